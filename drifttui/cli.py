@@ -62,14 +62,27 @@ def common_options() -> argparse.ArgumentParser:
     given before the subcommand is not reset by the subparser)."""
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group("common options")
-    g.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
-                   help="config file (TOML or YAML) with environments")
-    g.add_argument("--hub", metavar="PATH", default=argparse.SUPPRESS,
-                   help="embedded hub database file (env DRIFTTUI_HUB)")
-    g.add_argument("--log-format", choices=("text", "json"), default=argparse.SUPPRESS,
-                   help="log line format on stderr (default text)")
-    g.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
-                   help="more log detail")
+    g.add_argument(
+        "--config",
+        metavar="FILE",
+        default=argparse.SUPPRESS,
+        help="config file (TOML or YAML) with environments",
+    )
+    g.add_argument(
+        "--hub",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="embedded hub database file (env DRIFTTUI_HUB)",
+    )
+    g.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default=argparse.SUPPRESS,
+        help="log line format on stderr (default text)",
+    )
+    g.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="more log detail"
+    )
     return p
 
 
@@ -77,15 +90,32 @@ def snapshot_options(parser: argparse.ArgumentParser) -> None:
     """The ``--once`` flags, shared by the root command and ``demo``."""
     g = parser.add_argument_group("snapshot (--once)")
     g.add_argument("--once", action="store_true", help="print one snapshot report and exit")
-    g.add_argument("-o", "--output", action="append", metavar="FORMAT[=PATH]", default=None,
-                   help="table|json|yaml|markdown|sarif|junit; repeatable; FORMAT=PATH "
-                        "writes to a file (default: table)")
-    g.add_argument("--env", action="append", metavar="NAME", default=None,
-                   help="only these environments (repeatable)")
-    g.add_argument("--analyze", action="store_true",
-                   help="add the analyst's verdicts (Claude with CLAUDE_API_KEY, else offline)")
-    g.add_argument("--detailed-exitcode", action="store_true",
-                   help="Terraform's codes: 0 clean, 2 drift, 1 error")
+    g.add_argument(
+        "-o",
+        "--output",
+        action="append",
+        metavar="FORMAT[=PATH]",
+        default=None,
+        help="table|json|yaml|markdown|sarif|junit; repeatable; FORMAT=PATH "
+        "writes to a file (default: table)",
+    )
+    g.add_argument(
+        "--env",
+        action="append",
+        metavar="NAME",
+        default=None,
+        help="only these environments (repeatable)",
+    )
+    g.add_argument(
+        "--analyze",
+        action="store_true",
+        help="add the analyst's verdicts (Claude with CLAUDE_API_KEY, else offline)",
+    )
+    g.add_argument(
+        "--detailed-exitcode",
+        action="store_true",
+        help="Terraform's codes: 0 clean, 2 drift, 1 error",
+    )
     g.add_argument("--readonly", action="store_true", help="disable every write")
 
 
@@ -94,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="drifttui",
         description="Live Kubernetes drift against ConfigHub: watch, explain, fix, promote, "
-                    "roll back. Without a subcommand, opens the TUI.",
+        "roll back. Without a subcommand, opens the TUI.",
         epilog=ROOT_EPILOG,
         formatter_class=_Formatter,
         parents=[common],

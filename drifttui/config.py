@@ -91,7 +91,7 @@ class Settings:
     read_only: bool = False
     log_format: str = "text"
     verbose: bool = False
-    prices: Prices = Prices()
+    prices: Prices = field(default_factory=Prices)
     ignore_rules: tuple[Mapping[str, Any], ...] = ()
     config_file: Path | None = None
     environments_from_file: bool = False
@@ -192,8 +192,9 @@ def load_settings(
         cfg_path = Path(str(cfg_path_s)).expanduser()
         cfg = load_config_file(cfg_path)
 
-    def pick(name: str, flag: str | None, env_name: str | None, file_key: str | None,
-             default: Any) -> Any:
+    def pick(
+        name: str, flag: str | None, env_name: str | None, file_key: str | None, default: Any
+    ) -> Any:
         if flag and flag in flags:
             sources[name] = f"flag --{flag.replace('_', '-')}"
             return flags[flag]
@@ -206,7 +207,7 @@ def load_settings(
         sources[name] = "default"
         return default
 
-    hub_cfg = cfg.get("hub") if isinstance(cfg.get("hub"), dict) else {}
+    hub_cfg: dict[str, Any] = cfg["hub"] if isinstance(cfg.get("hub"), dict) else {}
     hub_path = pick("hub_path", "hub", "DRIFTTUI_HUB", None, None)
     if hub_path is None and hub_cfg.get("path"):
         hub_path, sources["hub_path"] = hub_cfg["path"], f"file {cfg_path}"
@@ -225,16 +226,18 @@ def load_settings(
         if url.endswith("/v1"):
             url = url[: -len("/v1")]
             warnings.append(
-                "CUB_API_URL ends in /v1, which ConfigHub's API does not have; using "
-                f"{url}"
+                f"CUB_API_URL ends in /v1, which ConfigHub's API does not have; using {url}"
             )
 
     claude_raw = env.get("CLAUDE_API_KEY") or env.get("ANTHROPIC_API_KEY") or None
     sources["claude_api_key"] = (
-        "env CLAUDE_API_KEY" if env.get("CLAUDE_API_KEY")
-        else "env ANTHROPIC_API_KEY" if claude_raw else "unset"
+        "env CLAUDE_API_KEY"
+        if env.get("CLAUDE_API_KEY")
+        else "env ANTHROPIC_API_KEY"
+        if claude_raw
+        else "unset"
     )
-    analysis_cfg = cfg.get("analysis") if isinstance(cfg.get("analysis"), dict) else {}
+    analysis_cfg: dict[str, Any] = cfg["analysis"] if isinstance(cfg.get("analysis"), dict) else {}
     model = pick("claude_model", "model", "DRIFTTUI_CLAUDE_MODEL", None, None)
     model = model or analysis_cfg.get("model") or DEFAULT_CLAUDE_MODEL
 
@@ -243,11 +246,14 @@ def load_settings(
     read_only = bool(flags.get("readonly", False) or cfg.get("read-only", False))
     kubeconfig = pick("kubeconfig", "kubeconfig", "KUBECONFIG", "kubeconfig", None)
 
-    prices_cfg = cfg.get("prices") if isinstance(cfg.get("prices"), dict) else {}
+    prices_cfg: dict[str, Any] = cfg["prices"] if isinstance(cfg.get("prices"), dict) else {}
+    base = Prices()
     try:
         prices = Prices(
-            vcpu_hour=float(prices_cfg.get("vcpu-hour", prices_cfg.get("vcpu_hour", Prices.vcpu_hour))),
-            gib_hour=float(prices_cfg.get("gib-hour", prices_cfg.get("gib_hour", Prices.gib_hour))),
+            vcpu_hour=float(
+                prices_cfg.get("vcpu-hour", prices_cfg.get("vcpu_hour", base.vcpu_hour))
+            ),
+            gib_hour=float(prices_cfg.get("gib-hour", prices_cfg.get("gib_hour", base.gib_hour))),
         )
     except (TypeError, ValueError):
         raise ConfigError("prices must be numbers", f"{cfg_path}: prices") from None
@@ -262,12 +268,16 @@ def load_settings(
     if raw_envs is not None:
         if not isinstance(raw_envs, list) or not raw_envs:
             raise ConfigError("environments must be a non-empty list", f"{cfg_path}")
-        envs = [_environment_from_mapping(r, i, cfg_path or Path("?")) for i, r in enumerate(raw_envs)]
+        envs = [
+            _environment_from_mapping(r, i, cfg_path or Path("?")) for i, r in enumerate(raw_envs)
+        ]
         from_file = True
         names = [e.name for e in envs]
         dupes = {n for n in names if names.count(n) > 1}
         if dupes:
-            raise ConfigError(f"environment names repeat: {', '.join(sorted(dupes))}", str(cfg_path))
+            raise ConfigError(
+                f"environment names repeat: {', '.join(sorted(dupes))}", str(cfg_path)
+            )
     else:
         namespace = pick("namespace", "namespace", "NAMESPACE", None, DEFAULT_NAMESPACE)
         space = pick("space", "space", "CUB_SPACE", None, DEFAULT_SPACE)
@@ -282,8 +292,6 @@ def load_settings(
                 read_only=read_only,
             )
         ]
-    if flags.get("env_flag_overrides"):
-        pass
     if read_only:
         envs = [replace(e, read_only=True) for e in envs]
     if auto_fix and from_file and "auto_fix" in sources and sources["auto_fix"] != "default":

@@ -15,6 +15,7 @@ from typing import Any
 from drifttui.core.models import CostImpact, Prices
 from drifttui.core.quantity import cpu_cores, memory_gib
 
+DEFAULT_PRICES = Prices()
 _WORKLOAD_KINDS = {"Deployment", "StatefulSet", "ReplicaSet", "DaemonSet"}
 
 
@@ -46,7 +47,7 @@ def replicas_of(obj: Mapping[str, Any] | None) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 1
 
 
-def monthly_cost(obj: Mapping[str, Any] | None, prices: Prices = Prices()) -> float:
+def monthly_cost(obj: Mapping[str, Any] | None, prices: Prices = DEFAULT_PRICES) -> float:
     """Monthly cost of a workload's requested resources at ``prices``."""
     cpu, mem = pod_requests(obj)
     hourly = cpu * prices.vcpu_hour + mem * prices.gib_hour
@@ -56,7 +57,7 @@ def monthly_cost(obj: Mapping[str, Any] | None, prices: Prices = Prices()) -> fl
 def cost_impact(
     desired: Mapping[str, Any] | None,
     live: Mapping[str, Any] | None,
-    prices: Prices = Prices(),
+    prices: Prices = DEFAULT_PRICES,
 ) -> CostImpact:
     """Monthly cost of live minus desired (positive when live costs more)."""
     d_cpu, d_mem = pod_requests(desired)
@@ -69,9 +70,7 @@ def cost_impact(
     if d_rep != l_rep:
         parts.append(f"{l_rep} replicas instead of {d_rep}")
     if (d_cpu, d_mem) != (l_cpu, l_mem):
-        parts.append(
-            f"pod requests {l_cpu:g} CPU / {l_mem:g} GiB instead of {d_cpu:g} / {d_mem:g}"
-        )
+        parts.append(f"pod requests {l_cpu:g} CPU / {l_mem:g} GiB instead of {d_cpu:g} / {d_mem:g}")
     sign = "+" if delta >= 0 else "-"
     text = f"{sign}${abs(delta):,.2f}/month" + (f" ({'; '.join(parts)})" if parts else "")
     return CostImpact(

@@ -334,9 +334,18 @@ def stable_hash(*parts: JSON, length: int = 16) -> str:
 
 def finding_id(environment: str, key: ResourceKey, path: FieldPath, change: Change) -> str:
     """Stable ID of a finding: where it is, not what the values are."""
-    return "DRIFT-" + stable_hash(
-        environment, key.group, key.kind, key.namespace, key.name, format_path(path), str(change)
-    ).upper()[:12]
+    return (
+        "DRIFT-"
+        + stable_hash(
+            environment,
+            key.group,
+            key.kind,
+            key.namespace,
+            key.name,
+            format_path(path),
+            str(change),
+        ).upper()[:12]
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -227,9 +227,7 @@ class HubWriter(Protocol):
 
     def delete_unit(self, space: str, unit: str) -> None: ...
 
-    def restore_revision(
-        self, space: str, unit: str, revision: int, description: str = ""
-    ) -> Unit:
+    def restore_revision(self, space: str, unit: str, revision: int, description: str = "") -> Unit:
         """Write a new head revision carrying ``revision``'s data (never moves head back)."""
         ...
 
