@@ -1,0 +1,482 @@
+"""The engine: desired (hub units) x live (cluster objects) -> drift store -> events.
+
+One engine serves every face: the TUI, ``--once``, ``fix``, the headless service and the
+drift records all read the same :class:`DriftStore` and subscribe to its
+:class:`DriftEvent` stream. Nothing computes drift twice.
+
+Threads: watch threads call :meth:`Engine.on_cluster_event`; each environment's state has its
+own lock, the store has one more; subscribers are called in the thread that changed the
+store and must be quick (queue the work). Everything is keyed by (environment,
+ResourceKey).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from drifttui.cluster.protocol import (
+    WATCHED_KINDS,
+    Cluster,
+    ClusterEvent,
+    EventType,
+)
+from drifttui.core.diff import DiffContext, autoscalers_from, diff_object, diff_objects
+from drifttui.core.ignore import IgnoreRule
+from drifttui.core.models import (
+    Autoscaler,
+    DriftItem,
+    Environment,
+    Prices,
+    ResourceKey,
+    ResourceStatus,
+)
+from drifttui.errors import DrifttuiError, HubError
+from drifttui.hub.protocol import Hub
+
+log = logging.getLogger(__name__)
+
+JSONDict = dict[str, Any]
+_WATCHED_KIND_NAMES = frozenset(k for _, k, _ in WATCHED_KINDS)
+
+
+# --------------------------------------------------------------------------- events and store
+
+
+@dataclass(frozen=True, slots=True)
+class DriftEvent:
+    """The store changed for one resource. ``item`` None: no longer tracked."""
+
+    environment: str
+    key: ResourceKey
+    item: DriftItem | None
+    previous: DriftItem | None
+    at: float
+    cause: str = "cluster"  # cluster | hub | resync | snapshot | fix
+
+    @property
+    def opened(self) -> bool:
+        was = self.previous is not None and self.previous.is_drifted
+        return self.item is not None and self.item.is_drifted and not was
+
+    @property
+    def closed(self) -> bool:
+        was = self.previous is not None and self.previous.is_drifted
+        return was and (self.item is None or not self.item.is_drifted)
+
+
+Subscriber = Callable[[DriftEvent], None]
+
+
+class DriftStore:
+    """Every compared resource of every environment, with change events."""
+
+    def __init__(self) -> None:
+        self._items: dict[tuple[str, ResourceKey], DriftItem] = {}
+        self._lock = threading.Lock()
+        self._subscribers: list[Subscriber] = []
+
+    def subscribe(self, fn: Subscriber) -> Callable[[], None]:
+        with self._lock:
+            self._subscribers.append(fn)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if fn in self._subscribers:
+                    self._subscribers.remove(fn)
+
+        return unsubscribe
+
+    def put(
+        self, env: str, key: ResourceKey, item: DriftItem | None, at: float, cause: str
+    ) -> DriftEvent | None:
+        """Store ``item`` (None removes); an event when something changed."""
+        with self._lock:
+            previous = self._items.get((env, key))
+            if item is None:
+                if previous is None:
+                    return None
+                del self._items[(env, key)]
+            else:
+                if previous == item:
+                    return None
+                self._items[(env, key)] = item
+            subscribers = list(self._subscribers)
+        event = DriftEvent(env, key, item, previous, at, cause)
+        for fn in subscribers:
+            try:
+                fn(event)
+            except Exception:  # a broken subscriber must not break the watch
+                log.exception("drift subscriber failed")
+        return event
+
+    def get(self, env: str, key: ResourceKey) -> DriftItem | None:
+        with self._lock:
+            return self._items.get((env, key))
+
+    def items(self, env: str | None = None) -> list[DriftItem]:
+        with self._lock:
+            values = [
+                i for (e, _), i in self._items.items() if env is None or e == env
+            ]
+        values.sort(key=lambda i: (i.environment, i.key))
+        return values
+
+    def drifted(self, env: str | None = None) -> list[DriftItem]:
+        return [i for i in self.items(env) if i.is_drifted]
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+
+# --------------------------------------------------------------------------- per environment
+
+
+@dataclass
+class EnvState:
+    """What the engine knows of one environment (guarded by ``lock``)."""
+
+    env: Environment
+    desired: dict[ResourceKey, JSONDict] = field(default_factory=dict)
+    units: dict[ResourceKey, str] = field(default_factory=dict)
+    unit_errors: dict[str, str] = field(default_factory=dict)
+    live: dict[ResourceKey, JSONDict] = field(default_factory=dict)
+    listed: set[str] = field(default_factory=set)
+    fetched: set[ResourceKey] = field(default_factory=set)
+    hub_error: str | None = None
+    cluster_error: str | None = None
+    loaded: bool = False
+    last_event_at: float | None = None
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    @property
+    def default_namespace(self) -> str:
+        return self.env.namespace or "default"
+
+    def in_watch_scope(self, key: ResourceKey) -> bool:
+        if key.kind not in _WATCHED_KIND_NAMES:
+            return False
+        return self.env.namespace is None or key.namespace == self.env.namespace
+
+    def observed(self, key: ResourceKey) -> bool:
+        """True when absence from ``live`` means the object is really missing."""
+        if self.in_watch_scope(key):
+            return key.kind in self.listed
+        return key in self.fetched
+
+    def autoscalers(self) -> dict[ResourceKey, Autoscaler]:
+        ns = self.default_namespace
+        found = autoscalers_from(self.desired.values(), ns)
+        found.update(autoscalers_from(self.live.values(), ns))
+        return found
+
+
+def parse_unit_document(text: str, unit: str, space: str, default_namespace: str) -> JSONDict:
+    """The Kubernetes object a unit holds; HubError naming the unit when it is not one."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        docs = [d for d in yaml.load_all(text, Loader=loader) if d is not None]
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" (line {mark.line + 1})" if mark is not None else ""
+        raise HubError(f"unit data is not valid YAML{at}", f"{space}/{unit}") from None
+    if len(docs) != 1 or not isinstance(docs[0], dict):
+        raise HubError("unit data must be exactly one Kubernetes object", f"{space}/{unit}")
+    obj: JSONDict = docs[0]
+    meta = obj.get("metadata")
+    if not isinstance(obj.get("kind"), str) or not isinstance(meta, dict) or not meta.get("name"):
+        raise HubError("unit data has no kind or metadata.name", f"{space}/{unit}")
+    if obj.get("kind") not in {"Namespace", "ClusterRole", "ClusterRoleBinding"}:
+        meta.setdefault("namespace", default_namespace)
+    return obj
+
+
+# --------------------------------------------------------------------------- the engine
+
+
+class Engine:
+    """Joins hub spaces and clusters per environment into one drift store."""
+
+    def __init__(
+        self,
+        *,
+        environments: Sequence[Environment],
+        hub: Hub,
+        clusters: Mapping[str, Cluster],
+        ignore_rules: tuple[IgnoreRule, ...] = (),
+        prices: Prices | None = None,
+        clock: Callable[[], float] = time.time,
+        kinds: Sequence[tuple[str, str, str]] = WATCHED_KINDS,
+    ) -> None:
+        self.environments = tuple(environments)
+        self.hub = hub
+        self.clusters = dict(clusters)
+        self.ignore_rules = ignore_rules
+        self.prices = prices or Prices()
+        self.clock = clock
+        self.kinds = tuple(kinds)
+        self.store = DriftStore()
+        self.states = {e.name: EnvState(e) for e in self.environments}
+        self.watch_restarts: dict[tuple[str, str], int] = {}
+        self.hub_errors = 0
+        self.latency_observer: Callable[[float], None] | None = None
+        missing = [e.name for e in self.environments if e.name not in self.clusters]
+        if missing:
+            raise DrifttuiError(f"no cluster for environment(s) {', '.join(missing)}")
+
+    # ----------------------------------------------------------------- helpers
+
+    def state(self, env: str) -> EnvState:
+        try:
+            return self.states[env]
+        except KeyError:
+            known = ", ".join(self.states)
+            raise DrifttuiError(f"no environment named {env!r}", hint=f"known: {known}") from None
+
+    def subscribe(self, fn: Subscriber) -> Callable[[], None]:
+        return self.store.subscribe(fn)
+
+    def _ctx(self, st: EnvState) -> DiffContext:
+        return DiffContext(
+            environment=st.env.name,
+            default_namespace=st.default_namespace,
+            ignore_rules=self.ignore_rules,
+            autoscalers=st.autoscalers(),
+            prices=self.prices,
+            space=st.env.space,
+            units=dict(st.units),
+        )
+
+    def _compute(self, st: EnvState, key: ResourceKey, ctx: DiffContext) -> DriftItem | None:
+        desired = st.desired.get(key)
+        live = st.live.get(key)
+        if desired is None and live is None:
+            return None
+        if desired is not None and live is None and not st.observed(key):
+            return None  # not listed yet: nothing is missing before the first LIST
+        if desired is None:
+            assert live is not None
+            if not st.in_watch_scope(key):
+                return None
+            unmanaged = diff_objects([], [live], _with_unmanaged(ctx))
+            return unmanaged[0] if unmanaged else None
+        return diff_object(desired, live, ctx)
+
+    def _recompute(self, st: EnvState, keys: Iterable[ResourceKey], cause: str) -> None:
+        ctx = self._ctx(st)
+        now = self.clock()
+        for key in keys:
+            item = self._compute(st, key, ctx)
+            self.store.put(st.env.name, key, item, now, cause)
+
+    def _recompute_all(self, st: EnvState, cause: str) -> None:
+        with st.lock:
+            keys = set(st.desired) | set(st.live)
+            for (env, key) in [(i.environment, i.key) for i in self.store.items(st.env.name)]:
+                if env == st.env.name:
+                    keys.add(key)
+            self._recompute(st, sorted(keys), cause)
+
+    # ----------------------------------------------------------------- desired side
+
+    def load_desired(self, env: str, cause: str = "hub") -> None:
+        """Read every unit of the environment's space; recompute what changed."""
+        st = self.state(env)
+        try:
+            units = self.hub.list_units(st.env.space, with_data=True)
+        except HubError as exc:
+            self.hub_errors += 1
+            with st.lock:
+                st.hub_error = str(exc)
+            log.error("hub: %s", exc)
+            raise
+        desired: dict[ResourceKey, JSONDict] = {}
+        slugs: dict[ResourceKey, str] = {}
+        errors: dict[str, str] = {}
+        for unit in units:
+            try:
+                obj = parse_unit_document(unit.data, unit.slug, unit.space, st.default_namespace)
+            except HubError as exc:
+                errors[unit.slug] = str(exc)
+                continue
+            key = ResourceKey.of(obj, st.default_namespace)
+            desired[key] = obj
+            slugs[key] = unit.slug
+        with st.lock:
+            st.hub_error = None
+            changed = {k for k in set(desired) | set(st.desired) if desired.get(k) != st.desired.get(k)}
+            st.desired = desired
+            st.units = slugs
+            st.unit_errors = errors
+            st.loaded = True
+            self._recompute(st, sorted(changed | set(slugs)), cause)
+        for slug, msg in errors.items():
+            log.error("unit %s/%s: %s", st.env.space, slug, msg)
+
+    def fetch_out_of_scope(self, env: str) -> None:
+        """GET desired objects no watch covers (other namespaces, unwatched kinds)."""
+        st = self.state(env)
+        cluster = self.clusters[env]
+        with st.lock:
+            wanted = [(k, o) for k, o in st.desired.items() if not st.in_watch_scope(k)]
+        for key, obj in wanted:
+            try:
+                live = cluster.get(str(obj.get("apiVersion", "")), key.kind, key.namespace, key.name)
+            except DrifttuiError as exc:
+                log.warning("cannot read %s: %s", key, exc)
+                continue
+            with st.lock:
+                st.fetched.add(key)
+                if live is None:
+                    st.live.pop(key, None)
+                else:
+                    st.live[key] = live
+                self._recompute(st, [key], "cluster")
+
+    # ----------------------------------------------------------------- live side
+
+    def on_cluster_event(self, env: str, event: ClusterEvent) -> None:
+        """Apply one watch event (called from the watch thread)."""
+        st = self.state(env)
+        started = time.perf_counter()
+        with st.lock:
+            st.last_event_at = self.clock()
+            if event.type in (EventType.WATCH_FAILED,):
+                st.cluster_error = event.error
+                self.watch_restarts[(env, event.kind)] = (
+                    self.watch_restarts.get((env, event.kind), 0) + 1
+                )
+                return
+            if event.type is EventType.WATCH_RESTORED:
+                st.cluster_error = None
+                return
+            if event.type in (EventType.LISTED, EventType.RELISTED):
+                st.cluster_error = None
+                st.listed.add(event.kind)
+                keys = [k for k in set(st.desired) | set(st.live) if k.kind == event.kind]
+                self._recompute(st, sorted(keys), "cluster")
+                return
+            obj = event.obj
+            if obj is None:
+                return
+            key = ResourceKey.of(obj, st.default_namespace)
+            affected = {key}
+            if event.type is EventType.DELETED:
+                st.live.pop(key, None)
+            else:
+                st.live[key] = obj
+            if key.kind == "HorizontalPodAutoscaler":
+                affected |= _hpa_targets(obj, st.default_namespace)
+            self._recompute(st, sorted(affected), "cluster")
+        if self.latency_observer is not None:
+            self.latency_observer(time.perf_counter() - started)
+
+    def sink(self, env: str) -> Callable[[ClusterEvent], None]:
+        return lambda event: self.on_cluster_event(env, event)
+
+    def start_watches(self, stop: threading.Event) -> list[threading.Thread]:
+        """One watch thread per environment (the cluster runs its reflectors inside)."""
+        threads = []
+        for e in self.environments:
+            cluster = self.clusters[e.name]
+            t = threading.Thread(
+                target=cluster.run_watch,
+                args=(self.kinds, e.namespace, self.sink(e.name), stop),
+                name=f"watch:{e.name}",
+                daemon=True,
+            )
+            t.start()
+            threads.append(t)
+        return threads
+
+    def is_ready(self) -> bool:
+        """Every environment loaded from the hub and every watched kind listed."""
+        want = {k for _, k, _ in self.kinds}
+        return all(st.loaded and want <= st.listed for st in self.states.values())
+
+    # ----------------------------------------------------------------- snapshots
+
+    def snapshot_environment(self, env: str) -> None:
+        """Load desired and list live once (``--once``); errors are kept on the state."""
+        st = self.state(env)
+        try:
+            self.load_desired(env, cause="snapshot")
+        except HubError:
+            return
+        cluster = self.clusters[env]
+        try:
+            objects = cluster.list_objects(self.kinds, st.env.namespace)
+        except DrifttuiError as exc:
+            with st.lock:
+                st.cluster_error = str(exc)
+            return
+        with st.lock:
+            st.cluster_error = None
+            st.live = {ResourceKey.of(o, st.default_namespace): o for o in objects}
+            st.listed = {k for _, k, _ in self.kinds}
+        self.fetch_out_of_scope(env)
+        self._recompute_all(st, "snapshot")
+
+    def environment_error(self, env: str) -> str | None:
+        st = self.state(env)
+        with st.lock:
+            return st.hub_error or st.cluster_error
+
+    def unit_errors(self, env: str) -> dict[str, str]:
+        st = self.state(env)
+        with st.lock:
+            return dict(st.unit_errors)
+
+    def items(self, env: str | None = None) -> list[DriftItem]:
+        return self.store.items(env)
+
+    def desired_object(self, env: str, key: ResourceKey) -> JSONDict | None:
+        st = self.state(env)
+        with st.lock:
+            return st.desired.get(key)
+
+    def live_object(self, env: str, key: ResourceKey) -> JSONDict | None:
+        st = self.state(env)
+        with st.lock:
+            return st.live.get(key)
+
+    def refresh_live(self, env: str, key: ResourceKey) -> None:
+        """Re-read one object after a write (the watch will also deliver it)."""
+        st = self.state(env)
+        desired = self.desired_object(env, key)
+        api = str((desired or self.live_object(env, key) or {}).get("apiVersion", ""))
+        try:
+            live = self.clusters[env].get(api, key.kind, key.namespace, key.name)
+        except DrifttuiError as exc:
+            log.warning("cannot re-read %s: %s", key, exc)
+            return
+        with st.lock:
+            if live is None:
+                st.live.pop(key, None)
+            else:
+                st.live[key] = live
+            self._recompute(st, [key], "fix")
+
+
+def _with_unmanaged(ctx: DiffContext) -> DiffContext:
+    import dataclasses
+
+    return dataclasses.replace(ctx, include_unmanaged=True)
+
+
+def _hpa_targets(obj: Mapping[str, Any], default_namespace: str) -> set[ResourceKey]:
+    return set(autoscalers_from([obj], default_namespace))
+
+
+def status_counts(items: Iterable[DriftItem]) -> dict[ResourceStatus, int]:
+    out = {s: 0 for s in ResourceStatus}
+    for i in items:
+        out[i.status] += 1
+    return out

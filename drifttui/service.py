@@ -1,0 +1,235 @@
+"""The headless watch service: the engine running until stopped, with /health, /ready,
+/drift and /metrics over HTTP (starlette on uvicorn), the seed's log lines, drift records in
+the hub, optional auto-fix, and leader election so only one replica writes.
+
+Every subscriber of the engine is a queue drained by its own thread, so the watch threads
+never wait on the hub, the analyst or a correction.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from drifttui.analysis.protocol import Analyst
+from drifttui.core.describe import describe_finding
+from drifttui.core.models import DriftItem, ResourceKey
+from drifttui.engine import DriftEvent, Engine
+from drifttui.errors import DrifttuiError
+from drifttui.metrics import CONTENT_TYPE, Metrics
+from drifttui.remediation import Outcome, Remediator, autofix_decision
+
+log = logging.getLogger("drifttui")
+
+
+@dataclass
+class ServiceOptions:
+    auto_fix: bool = False
+    analyze: bool = True
+    analysis_debounce_s: float = 1.0
+    record_drift: bool = True
+
+
+class _Drain(threading.Thread):
+    """A daemon thread draining a queue of (env, key), coalescing repeats."""
+
+    def __init__(self, name: str, handle: Callable[[str, ResourceKey], None],
+                 stop: threading.Event, debounce_s: float = 0.0) -> None:
+        super().__init__(name=name, daemon=True)
+        self.q: queue.Queue[tuple[str, ResourceKey]] = queue.Queue()
+        self.handle = handle
+        self.stop_event = stop
+        self.debounce_s = debounce_s
+        self.idle = threading.Event()
+        self.idle.set()
+
+    def put(self, env: str, key: ResourceKey) -> None:
+        self.idle.clear()
+        self.q.put((env, key))
+
+    def run(self) -> None:
+        while not self.stop_event.is_set():
+            try:
+                first = self.q.get(timeout=0.2)
+            except queue.Empty:
+                self.idle.set()
+                continue
+            if self.debounce_s:
+                self.stop_event.wait(self.debounce_s)
+            batch = {first: None}
+            while True:
+                try:
+                    batch[self.q.get_nowait()] = None
+                except queue.Empty:
+                    break
+            for env, key in batch:
+                try:
+                    self.handle(env, key)
+                except DrifttuiError as exc:
+                    log.error("%s: %s", self.name, exc)
+                except Exception:
+                    log.exception("%s failed", self.name)
+            if self.q.empty():
+                self.idle.set()
+
+
+@dataclass
+class Service:
+    engine: Engine
+    remediator: Remediator
+    records: Any | None = None
+    analyst: Analyst | None = None
+    options: ServiceOptions = field(default_factory=ServiceOptions)
+    is_leader: Callable[[], bool] = lambda: True
+    auto_fix_filter: Callable[[str, DriftItem], bool] | None = None
+
+    def __post_init__(self) -> None:
+        self.metrics = Metrics(self.engine)
+        self.stop_event = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._records_q = _Drain("drift-records", self._write_record, self.stop_event)
+        self._fix_q = _Drain("auto-fix", self._auto_fix, self.stop_event)
+        self._analysis_q = _Drain(
+            "analysis", self._analyze, self.stop_event, self.options.analysis_debounce_s
+        )
+        self.remediator.on_fixed = self._count_fix
+        self.engine.subscribe(self._on_event)
+
+    # ----------------------------------------------------------------- events
+
+    def _on_event(self, ev: DriftEvent) -> None:
+        item = ev.item
+        if item is not None and item.is_drifted:
+            before = {f.id for f in ev.previous.counted} if ev.previous else set()
+            new = [f for f in item.counted if f.id not in before]
+            if ev.opened and not item.counted:
+                log.warning("⚠️  DRIFT DETECTED: %s/%s is missing from the cluster (%s)",
+                            item.key.kind, item.key.name, ev.environment)
+            for f in new:
+                log.warning("⚠️  DRIFT DETECTED: %s (%s)", describe_finding(item, f),
+                            ev.environment)
+            if new or ev.opened:
+                if self.options.analyze and self.analyst is not None:
+                    self._analysis_q.put(ev.environment, ev.key)
+                if self.options.auto_fix:
+                    self._fix_q.put(ev.environment, ev.key)
+        elif ev.closed:
+            log.info("✅ In sync again: %s (%s)", ev.key, ev.environment)
+        if self.records is not None and self.options.record_drift and (
+            ev.closed or (item is not None and item.is_drifted)
+        ):
+            self._records_q.put(ev.environment, ev.key)
+
+    def _write_record(self, env: str, key: ResourceKey) -> None:
+        if not self.is_leader() or self.records is None:
+            return
+        item = self.engine.store.get(env, key)
+        if item is not None and item.is_drifted:
+            self.records.open_or_update(env, item)
+        else:
+            self.records.close(env, key, "corrected", "in sync again")
+
+    def _auto_fix(self, env: str, key: ResourceKey) -> None:
+        if not self.is_leader():
+            return
+        item = self.engine.store.get(env, key)
+        if item is None or not item.is_drifted:
+            return
+        e = self.engine.state(env).env
+        selected = self.auto_fix_filter(env, item) if self.auto_fix_filter else True
+        ok, reason = autofix_decision(e, item, global_auto_fix=True, selected_by_filter=selected)
+        if not ok:
+            log.info("auto-fix skipped for %s (%s): %s", key, env, reason)
+            return
+        plan = self.remediator.plan_patch(env, key)
+        log.info("🔧 Applying fix: %s", "; ".join(plan.lines) or plan.title)
+        self.remediator.execute(plan, mode="auto")
+
+    def _analyze(self, env: str, key: ResourceKey) -> None:
+        if self.analyst is None:
+            return
+        from drifttui.analysis import summary_line
+
+        items = [i for i in self.engine.store.drifted(env)]
+        if not items:
+            return
+        analysis = self.analyst.analyze(items)
+        log.info("🤖 %s", summary_line(analysis))
+
+    def _count_fix(self, outcome: Outcome, mode: str) -> None:
+        self.metrics.fixes.labels(outcome.plan.environment, outcome.plan.action, mode).inc()
+
+    # ----------------------------------------------------------------- lifecycle
+
+    def start(self) -> None:
+        for t in (self._records_q, self._fix_q, self._analysis_q):
+            t.start()
+            self._threads.append(t)
+        for env in self.engine.states:
+            try:
+                self.engine.load_desired(env)
+            except DrifttuiError as exc:
+                log.error("cannot load desired state for %s: %s", env, exc)
+            self.engine.fetch_out_of_scope(env)
+        self._threads += self.engine.start_watches(self.stop_event)
+        log.info("Informers started for %s, watching for changes...",
+                 ", ".join(sorted({k for _, k, _ in self.engine.kinds})))
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def quiesce(self, timeout_s: float = 10.0) -> bool:
+        """Wait until the subscriber queues are drained (tests, --once of demo)."""
+        deadline = time.monotonic() + timeout_s
+        for d in (self._records_q, self._fix_q, self._analysis_q):
+            if not d.idle.wait(max(0.0, deadline - time.monotonic())):
+                return False
+        return True
+
+    # ----------------------------------------------------------------- HTTP
+
+    def app(self) -> Any:
+        from starlette.applications import Starlette
+        from starlette.requests import Request
+        from starlette.responses import JSONResponse, Response
+        from starlette.routing import Route
+
+        from drifttui.report import report_to_dict
+        from drifttui.snapshot import engine_report
+
+        async def health(_: Request) -> Response:
+            return JSONResponse({"status": "ok", "leader": self.is_leader()})
+
+        async def ready(_: Request) -> Response:
+            ok = self.engine.is_ready()
+            return JSONResponse({"ready": ok}, status_code=200 if ok else 503)
+
+        async def drift(_: Request) -> Response:
+            return JSONResponse(report_to_dict(engine_report(self.engine)))
+
+        async def metrics(_: Request) -> Response:
+            return Response(self.metrics.render(), media_type=CONTENT_TYPE)
+
+        return Starlette(routes=[
+            Route("/health", health), Route("/ready", ready),
+            Route("/drift", drift), Route("/metrics", metrics),
+        ])
+
+    def serve(self, host: str, port: int) -> None:
+        """Run until SIGINT/SIGTERM (uvicorn handles the signals)."""
+        import uvicorn
+
+        config = uvicorn.Config(self.app(), host=host, port=port, log_level="warning",
+                                access_log=False, lifespan="off")
+        server = uvicorn.Server(config)
+        self.start()
+        log.info("Serving /health, /ready, /drift and /metrics on http://%s:%d", host, port)
+        try:
+            server.run()
+        finally:
+            self.stop()
