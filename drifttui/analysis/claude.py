@@ -535,9 +535,11 @@ class ClaudeAnalyst:
         missing = [f for f in findings if f.id not in run.verdicts]
         offline_verdicts = self.fallback.verdicts_for(missing) if missing else {}
         if missing:
-            n = len(missing)
-            why = f"{run.failure}; " if run.failure else "Claude gave no verdict for "
-            notes.append(f"{why}offline verdicts shown for {n} finding{'s' if n != 1 else ''}")
+            n = f"{len(missing)} finding{'s' if len(missing) != 1 else ''}"
+            if run.failure:
+                notes.append(f"{run.failure}; offline verdicts shown for {n}")
+            else:
+                notes.append(f"Claude gave no verdict for {n}; offline verdicts shown for them")
         verdicts: list[Verdict] = []
         for f in findings:
             v = run.verdicts.get(f.id) or offline_verdicts[f.id]

@@ -31,7 +31,9 @@ _RISK_TEXT = {
     Risk.COST: "cost",
     Risk.NONE: "none",
 }
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-!|~])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
+_MD_LINE_START = re.compile(r"^([#+=>-])")
+_MD_ORDERED = re.compile(r"^(\d+)([.)])")
 
 
 def _label(analysis: Analysis) -> str:
@@ -72,7 +74,9 @@ def summary_line(analysis: Analysis) -> str:
 
 def escape_md(text: str) -> str:
     """Markdown-escape model- or cluster-written text so it renders as plain text."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+    text = _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+    # a paragraph must not start a heading, list, quote or rule
+    return _MD_ORDERED.sub(r"\1\\\2", _MD_LINE_START.sub(r"\\\1", text))
 
 
 def _finding_index(items: Sequence[DriftItem]) -> dict[str, tuple[str, str]]:
