@@ -91,7 +91,7 @@ class VerdictCache:
     ) -> None:
         self.path = Path(directory) / FILE_NAME if directory is not None else None
         self.max_entries = max_entries
-        self._log = log or _log.info
+        self._log = log if log is not None else _log.info
         self._lock = threading.Lock()
         self._verdicts: dict[str, dict[str, JSON]] = {}
         self._summaries: dict[str, str] = {}

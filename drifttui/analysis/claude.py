@@ -36,15 +36,17 @@ from drifttui.analysis.cache import VerdictCache, cache_key
 from drifttui.analysis.offline import OfflineAnalyst, cost_by_finding, total_cost
 from drifttui.analysis.protocol import Action, Analysis, Risk, Verdict
 from drifttui.analysis.redact import PreparedFinding, Redactor, find_leaks, prepare_findings
+from drifttui.config import DEFAULT_CLAUDE_MODEL
 from drifttui.core.cost import DEFAULT_PRICES
 from drifttui.core.models import DriftItem, Environment, Prices, stable_hash
 
 if TYPE_CHECKING:
     import anthropic
 
-DEFAULT_MODEL = "claude-sonnet-5-5"
-"""A current Claude model (the SDK marks claude-sonnet-4-5 deprecated, end of life
-2026-11-30). Configurable: ``analysis.model`` in the config file or DRIFTTUI_CLAUDE_MODEL."""
+DEFAULT_MODEL = DEFAULT_CLAUDE_MODEL
+"""The settings' default model, a current one (the SDK marks claude-sonnet-4-5 deprecated, end
+of life 2026-11-30). Configurable: ``analysis.model`` in the config file or
+DRIFTTUI_CLAUDE_MODEL."""
 
 PROMPT_VERSION = "drift-analysis/1"
 """Bump when the prompt or tool schema changes: cached verdicts of another version are not
@@ -387,7 +389,7 @@ class ClaudeAnalyst:
         self.timeout_s = timeout_s
         self.max_retries = max_retries
         self.cache = cache if cache is not None else VerdictCache(cache_dir, log=log)
-        self._log = log or _log.info
+        self._log = log if log is not None else _log.info
         self.environments = tuple(environments)
         self.prices = prices
         self._secrets = tuple(s for s in (api_key, *known_secrets) if s)
