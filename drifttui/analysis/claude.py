@@ -465,6 +465,8 @@ class ClaudeAnalyst:
         except anthropic.AnthropicError as exc:
             cause = describe_failure(exc, timeout_s=self.timeout_s, attempts=self.max_retries + 1)
             raise _CallFailedError(cause) from None
+        except Exception as exc:  # e.g. a body that is not JSON: the SDK lets it through
+            raise _CallFailedError(f"unexpected response ({type(exc).__name__})") from None
         usage = getattr(message, "usage", None)
         run.input_tokens += int(getattr(usage, "input_tokens", 0) or 0)
         run.output_tokens += int(getattr(usage, "output_tokens", 0) or 0)

@@ -17,6 +17,8 @@ def messages_api() -> Iterator[MessagesAPI]:
     api = MessagesAPI().start()
     yield api
     api.stop()
+    for body in api.bodies:  # whatever the test, the key never travels in a body
+        assert API_KEY not in body
 
 
 @pytest.fixture

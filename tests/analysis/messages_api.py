@@ -47,7 +47,7 @@ class Recorded:
 @dataclass
 class Reply:
     status: int = 200
-    body: dict[str, Any] | None = None
+    body: Any = None  # JSON-encoded, or sent as is when bytes
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0  # waits (interruptibly) before answering
 
@@ -145,6 +145,10 @@ def status(code: int, headers: dict[str, str] | None = None) -> Responder:
     return lambda req: Reply(status=code, body=body, headers=dict(headers or {}))
 
 
+def raw_body(body: bytes) -> Responder:
+    return lambda req: Reply(body=body)
+
+
 def slow(delay_s: float) -> Responder:
     return lambda req: Reply(delay_s=delay_s, body=None)
 
@@ -181,7 +185,8 @@ class MessagesAPI:
                     if reply.body is None:
                         self.close_connection = True
                         return
-                data = json.dumps(reply.body).encode()
+                body = reply.body
+                data = body if isinstance(body, bytes) else json.dumps(body).encode()
                 try:
                     self.send_response(reply.status)
                     self.send_header("content-type", "application/json")

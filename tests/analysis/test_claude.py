@@ -22,6 +22,7 @@ from tests.analysis.messages_api import (
     MARKER,
     MessagesAPI,
     good_answer,
+    raw_body,
     schema_echo,
     slow,
     status,
@@ -225,6 +226,23 @@ def test_rejected_key_is_not_retried(messages_api: MessagesAPI, claude: Make) ->
     analysis = claude(max_retries=3).analyze(snapshot())
     assert len(messages_api.requests) == 1
     assert analysis.notes == ("Claude unavailable (401 key rejected); offline analysis shown",)
+
+
+@pytest.mark.parametrize(
+    ("responder", "note"),
+    [
+        (raw_body(b"<html>gateway</html>"), "unexpected response (JSONDecodeError)"),
+        (raw_body(b'{"unexpected": true}'), "answer unusable (Claude answered without the"),
+    ],
+    ids=["not-json", "not-a-message"],
+)
+def test_garbage_response_falls_back(
+    messages_api: MessagesAPI, claude: Make, responder: Callable, note: str
+) -> None:
+    messages_api.script(responder)
+    analysis = claude(max_retries=0).analyze(snapshot())
+    assert analysis.source == "offline"
+    assert note in analysis.notes[0]
 
 
 def test_unreachable_endpoint_falls_back(claude: Make) -> None:
