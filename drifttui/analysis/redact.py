@@ -30,6 +30,7 @@ quality, a leaked one cannot be taken back.
 from __future__ import annotations
 
 import base64
+import functools
 import itertools
 import json
 import re
@@ -121,6 +122,7 @@ def _joined_pairs(tokens: Sequence[str]) -> set[str]:
     return {a + b for a, b in itertools.pairwise(tokens)}
 
 
+@functools.lru_cache(maxsize=8192)
 def is_credential_key(name: str) -> bool:
     """True when a map key names a credential (``apiKey``, ``db.password``, ``tls.key``).
 
@@ -136,6 +138,7 @@ def is_credential_key(name: str) -> bool:
     return len(tokens) > 1 and tokens[-1] == "key"
 
 
+@functools.lru_cache(maxsize=8192)
 def is_credential_env_name(name: str) -> bool:
     """True when an environment variable's name looks like a credential (stricter than
     :func:`is_credential_key`: ``KEY``, ``AUTH_...`` and ``..._PASS`` count)."""
