@@ -160,7 +160,8 @@ def user_message(
     n = len(findings)
     return (
         f"Analyse these {n} drift finding{'s' if n != 1 else ''} "
-        f"and call {TOOL_NAME}.\n\n" + json.dumps(body, sort_keys=True, ensure_ascii=False)
+        f"and call {TOOL_NAME}.\n\n"
+        + json.dumps(body, sort_keys=True, ensure_ascii=False, default=str)
     )
 
 

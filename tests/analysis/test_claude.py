@@ -10,6 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from drifttui.analysis import build_analyst, summary_line
 from drifttui.analysis.claude import TOOL_NAME, ClaudeAnalyst
@@ -414,3 +416,46 @@ def test_without_a_key_the_offline_analyst_answers(messages_api: MessagesAPI) ->
     assert analysis.source == "offline"
     assert analysis.notes == ()
     assert messages_api.requests == []
+
+
+def test_any_answer_any_drift_never_raises_nor_leaks() -> None:
+    api = MessagesAPI().start()
+    responders = [
+        schema_echo,
+        good_answer(),
+        status(500, {"retry-after-ms": "1"}),
+        raw_body(b"garbage"),
+        tool_answer(lambda ids: {"summary": None, "verdicts": [{"finding_id": ids[-1]}]}),
+        text_answer('{"verdicts": [], "summary": "text json"}'),
+    ]
+    secret_text = st.text(alphabet="abcdefXYZ0189", min_size=6, max_size=12).map(
+        lambda s: "S3cr3t-" + s
+    )
+
+    @settings(max_examples=30, deadline=None)
+    @given(
+        secret=secret_text,
+        answer=st.integers(0, len(responders) - 1),
+        n=st.integers(1, 4),
+        live=st.integers(0, 9),
+    )
+    def run(secret: str, answer: int, n: int, live: int) -> None:
+        api.script(responders[answer])
+        items = [replicas(f"w{k}", 3, live) for k in range(n)]
+        items.append(secret_item("db", secret, b64(secret)))
+        items.append(
+            item("Deployment", "api", [fd(container("args"), [], [f"--password={secret}"])])
+        )
+        before = len(api.requests)
+        analyst = ClaudeAnalyst(API_KEY, "m", base_url=api.url, max_retries=0, timeout_s=5)
+        analysis = analyst.analyze(items)
+        assert [v.finding_id for v in analysis.verdicts] == [f.id for i in items for f in i.counted]
+        assert analysis.summary
+        for body in api.bodies[before:]:
+            assert secret not in body
+            assert b64(secret) not in body
+
+    try:
+        run()
+    finally:
+        api.stop()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from drifttui.analysis.offline import ImageRef, OfflineAnalyst
 from drifttui.analysis.protocol import Action, Analyst, Risk
@@ -489,3 +491,54 @@ def test_offline_is_deterministic_and_an_analyst() -> None:
 def test_image_refs(ref: str, registry: str, repository: str, tag: str | None) -> None:
     parsed = ImageRef.parse(ref)
     assert (parsed.registry, parsed.repository, parsed.tag) == (registry, repository, tag)
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | st.text(max_size=12),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+_elem = st.sampled_from(
+    [
+        "spec",
+        "replicas",
+        "image",
+        "resources",
+        "requests",
+        "cpu",
+        "limits",
+        "env",
+        "data",
+        "securityContext",
+        "privileged",
+        "rules",
+        "subjects",
+        "metadata",
+        "labels",
+        "ports",
+    ]
+) | st.builds(lambda v: Sel((("name", v),)), st.text(max_size=8))
+
+
+@settings(max_examples=80)
+@given(
+    kind=st.sampled_from(["Deployment", "Secret", "ConfigMap", "Role", "Service", "Pod"]),
+    path=st.lists(_elem, min_size=1, max_size=6).map(tuple),
+    desired=_json,
+    live=_json,
+    change=st.sampled_from(list(Change)[:3]),
+    category=st.sampled_from(list(Category)),
+)
+def test_any_finding_gets_exactly_one_verdict(
+    kind: str, path: tuple, desired: object, live: object, change: Change, category: Category
+) -> None:
+    if category is Category.OPERATIONAL:
+        category = Category.OTHER
+    drift = item(kind, "x", [fd(path, desired, live, category, change)])
+    analysis = OfflineAnalyst().analyze([drift])
+    (v,) = analysis.verdicts
+    assert v.finding_id == drift.fields[0].id
+    assert 0 < v.confidence <= 1
+    assert analysis.summary
