@@ -530,7 +530,7 @@ class ClaudeAnalyst:
         run: _Run,
     ) -> Analysis:
         costs = cost_by_finding(findings, self.prices)
-        if not run.verdicts:  # nothing from Claude at all: the offline analysis, said so
+        if not run.verdicts and not run.summaries:  # nothing from Claude: offline, said so
             note = f"{run.failure or 'Claude gave no verdicts'}; offline analysis shown"
             offline = self.fallback.analyze_prepared(findings, [note, *run.notes])
             return dataclasses.replace(

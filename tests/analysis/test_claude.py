@@ -154,6 +154,30 @@ def test_verdict_for_an_unknown_finding_is_dropped_with_a_note(
     )
 
 
+def test_summary_is_kept_when_every_verdict_is_dropped(
+    messages_api: MessagesAPI, claude: Make
+) -> None:
+    messages_api.script(
+        tool_answer(
+            lambda ids: {
+                "summary": "Over-scaling detected, cost up.",
+                "verdicts": [{"finding_id": "made-up", "cause": "c"}],
+            }
+        )
+    )
+    analysis = claude().analyze(snapshot())
+    assert analysis.source == "claude"
+    assert analysis.summary == "Over-scaling detected, cost up."
+    assert [v.cause for v in analysis.verdicts] == [
+        "over-scaling: 5 replicas instead of 3",
+        "Secret changed outside ConfigHub (rotated or edited by hand?)",
+    ]
+    assert analysis.notes == (
+        "dropped 1 verdict for unknown finding 'made-up'",
+        "Claude gave no verdict for 2 findings; offline verdicts shown for them",
+    )
+
+
 @pytest.mark.parametrize(
     ("responder", "cause"),
     [
