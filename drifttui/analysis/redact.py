@@ -54,6 +54,8 @@ from drifttui.core.models import (
 )
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+MAX_SCANNED_CHARS = 20_000
+"""Longer strings are masked whole, unread (bounded work on hostile values)."""
 MAX_STRING_CHARS = 400
 """Longer strings are cut (after redaction) so one huge value cannot flood a request."""
 
@@ -157,12 +159,11 @@ _KUBECONFIG_MARKERS = (
     "certificate-authority-data",
     "auth-provider",
 )
-_MANIFEST = re.compile(r"""["']?apiVersion["']?\s*:.*["']?kind["']?\s*:""", re.S)
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 _AUTH_SCHEME = re.compile(r"(?i)\b(bearer|basic|token)(\s+)([A-Za-z0-9._~+/=-]{8,})")
-_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/\s:@]*):([^/\s@]+)@")
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]{0,30}://)([^/\s:@]{0,256}):([^/\s@]{1,256})@")
 _PAIR = re.compile(
-    r"(?i)\b([a-z0-9_.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key"
+    r"(?i)\b([a-z0-9_.-]{0,40}(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key"
     r"|private[_-]?key|credentials?))(\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s;&,'\"}]+)"
 )
 _KNOWN_TOKENS = re.compile(
@@ -235,12 +236,14 @@ class Redactor:
 
     def text(self, value: str) -> str:
         """``value`` with every credential-looking part masked."""
+        if len(value) > MAX_SCANNED_CHARS:
+            return MASK  # too long to show anyway; not worth scanning
         for secret in self.known_secrets:
             if secret in value:
                 value = value.replace(secret, MASK)
         if _PEM.search(value) or any(m in value for m in _KUBECONFIG_MARKERS):
             return MASK
-        if _MANIFEST.search(value) and ("\n" in value or value.lstrip().startswith("{")):
+        if "apiVersion" in value and "kind" in value and ("\n" in value or "{" in value):
             return MASK  # an embedded manifest may carry Secret data
         value = _JWT.sub(MASK, value)
         value = _URL_USERINFO.sub(lambda m: f"{m.group(1)}{m.group(2)}:{MASK}@", value)

@@ -11,6 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from drifttui.analysis.redact import (
+    MAX_SCANNED_CHARS,
+    MAX_STRING_CHARS,
     Redactor,
     find_leaks,
     findings_for_analysis,
@@ -327,3 +329,21 @@ def test_redaction_is_idempotent_and_total(value: str) -> None:
     once = r.text(value)
     assert r.text(once) == once
     assert "known-secret-value" not in once
+
+
+def test_overlong_strings_are_masked_unread() -> None:
+    r = Redactor()
+    assert r.text("x" * (MAX_SCANNED_CHARS + 1)) == MASK
+    shown = r.text("word " * 1000)
+    assert len(shown) < MAX_STRING_CHARS + 20
+    assert shown.endswith("chars]")
+
+
+@pytest.mark.parametrize(
+    "unit", ["eyJa.", "a.b-", "sk-", "apiVersion: kind: ", "known-", "://u:", "a:b@", "password"]
+)
+def test_hostile_repetitions_are_redacted(unit: str) -> None:
+    # these once made the patterns backtrack quadratically; the suite's timeout guards them
+    r = Redactor.with_secrets(["known-secret-1"])
+    text = (unit * (MAX_SCANNED_CHARS // len(unit)))[: MAX_SCANNED_CHARS - 1]
+    assert len(r.text(text)) <= MAX_STRING_CHARS + 20
