@@ -34,7 +34,7 @@ from drifttui.errors import ConfigError
 DEFAULT_NAMESPACE = "qa"
 DEFAULT_SPACE = "acorn-bear-qa"
 DEFAULT_CUB_API_URL = "https://hub.confighub.com/api"
-DEFAULT_CLAUDE_MODEL = "claude-sonnet-4-5"
+DEFAULT_CLAUDE_MODEL = "claude-sonnet-5-5"  # claude-sonnet-4-5 reaches end of life 2026-11-30
 
 
 class SecretValue:
