@@ -273,7 +273,8 @@ class SqliteHub:
         return dict(r)
 
     _UNIT_SELECT = (
-        "SELECT u.*, s.slug AS space_slug, up.head_revision AS upstream_head "
+        "SELECT u.*, s.slug AS space_slug, up.head_revision AS upstream_head,"
+        " length(CAST(u.data AS BLOB)) AS data_size "
         "FROM units u JOIN spaces s ON s.id = u.space_id "
         "LEFT JOIN units up ON up.id = u.upstream_unit_id "
     )
@@ -424,7 +425,8 @@ class SqliteHub:
         parsed = where if isinstance(where, Where) else parse_where(where or "", "Unit")
         cols = "u.*" if with_data else _UNIT_COLS_NO_DATA
         sql = (
-            f"SELECT {cols}, s.slug AS space_slug, up.head_revision AS upstream_head "
+            f"SELECT {cols}, s.slug AS space_slug, up.head_revision AS upstream_head,"
+            " length(CAST(u.data AS BLOB)) AS data_size "
             "FROM units u JOIN spaces s ON s.id = u.space_id "
             "LEFT JOIN units up ON up.id = u.upstream_unit_id WHERE 1=1"
         )
