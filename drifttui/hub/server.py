@@ -803,6 +803,7 @@ class ServerThread:
         port: int = 0,
         *,
         log_level: str = "warning",
+        access_log: bool = False,
     ) -> None:
         import socket
 
@@ -816,7 +817,7 @@ class ServerThread:
         import uvicorn
 
         self._server = uvicorn.Server(
-            uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="off")
+            uvicorn.Config(app, log_level=log_level, access_log=access_log, lifespan="off")
         )
         self._thread: Any = None
 
@@ -838,6 +839,13 @@ class ServerThread:
                 raise RuntimeError("hub server did not start")
             time.sleep(0.01)
         return self.url
+
+    def run(self) -> None:
+        """Serve in the calling thread until interrupted (``hub serve``)."""
+        try:
+            self._server.run(sockets=[self._sock])
+        finally:
+            self._sock.close()
 
     def stop(self) -> None:
         self._server.should_exit = True
