@@ -408,14 +408,13 @@ def init_chain(
                 report.actions.append(f"created set {records}/{slug}")
             except ConflictError:
                 pass
-    records_id = hub.get_space(records).id
     have_filters = {f.slug for f in hub.list_filters(names["filters"])}
     for slug, _desc, where in FILTERS:
         if slug in have_filters:
             continue
         try:
             hub.create_filter(
-                names["filters"], slug, where_and(f"SpaceID = {quote(records_id)}", where)
+                names["filters"], slug, where_and(f"Space.Slug = {quote(records)}", where)
             )
             report.actions.append(f"created filter {names['filters']}/{slug}")
         except ConflictError:

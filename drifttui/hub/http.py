@@ -781,9 +781,30 @@ class ConfigHubClient:
     ) -> Unit:
         docs.check_labels({k: v for k, v in labels.items() if v is not None})
         body: dict[str, Any] = {"Labels": dict(labels)}
-        if version is not None:
-            body["Version"] = version
-        return self._patch_unit(space, unit, body)
+        if version is None:
+            return self._patch_unit(space, unit, body)
+        body["Version"] = version
+
+        def patch(path: str) -> Any:
+            answer = self._send("PATCH", path, json_body=body, context=f"unit {space}/{unit}")
+            if answer.response.status_code == 409:
+                if answer.ambiguous:  # our lost first attempt may have applied it
+                    now = self.get_unit(space, unit)
+                    if all(now.labels.get(k) == v for k, v in labels.items()):
+                        return now
+                raise ConflictError(
+                    f"unit {space}/{unit} changed since read (version {version})",
+                    None,
+                    "read it again and reapply the change",
+                )
+            return self._check(
+                answer, f"unit {space}/{unit}", not_found=f"no unit {unit!r} in space {space!r}"
+            )
+
+        item = self._on_unit(space, unit, patch)
+        if isinstance(item, Unit):
+            return item
+        return self._to_unit(item)
 
     def delete_unit(self, space: str, unit: str) -> None:
         def delete(path: str) -> Any:

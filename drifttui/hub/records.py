@@ -281,14 +281,18 @@ class DriftRecords:
     def _write(
         self, current: Unit, text: str, labels: Mapping[str, str | None], description: str
     ) -> None:
+        version = current.version
         if docs.data_hash(text) != current.data_hash:
-            self.hub.update_unit_data(
+            written = self.hub.update_unit_data(
                 self.space, current.slug, text, description, if_match=current.data_hash
             )
+            version = written.version
         patch = {k: v for k, v in labels.items() if current.labels.get(k) != v}
         patch = {k: v for k, v in patch.items() if not (v is None and k not in current.labels)}
         if patch:
-            self.hub.update_unit_labels(self.space, current.slug, patch)
+            # with the version just read, a delayed duplicate of an older label write can
+            # never land after this one
+            self.hub.update_unit_labels(self.space, current.slug, patch, version=version)
 
     def close(
         self, env_name: str, key: ResourceKey, status: CloseStatus, note: str = ""

@@ -389,7 +389,10 @@ class HubApi:
         if req.method == "PUT" and "Version" not in body:
             raise HubError("Version is required on PUT", "Unit", status=400)
         version = body.get("Version")
-        if version is not None and version != row["version"]:
+        labels = body.get("Labels")
+        annotations = body.get("Annotations")
+        meta = labels is not None or annotations is not None
+        if version is not None and not meta and version != row["version"]:
             raise ConflictError(
                 f"unit {space}/{slug} changed since read (version {row['version']})"
             )
@@ -409,11 +412,9 @@ class HubApi:
         if "Data" in body and isinstance(body["Data"], str):
             data = base64.b64decode(body["Data"]).decode("utf-8")
             self.hub.update_unit_data(space, slug, data, desc or "Update")
-        labels = body.get("Labels")
-        annotations = body.get("Annotations")
-        if labels is not None or annotations is not None:
+        if meta:  # the version is checked in the same transaction as the write
             self.hub.patch_unit_meta(
-                space, slug, labels=labels or {}, annotations=annotations or {}
+                space, slug, labels=labels or {}, annotations=annotations or {}, version=version
             )
         return self._unit_reply(row)
 
