@@ -718,7 +718,7 @@ def create_app(hub: SqliteHub, token: str) -> Callable[..., Awaitable[None]]:
         raise ValueError("hub serve needs a non-empty token")
     from starlette.applications import Starlette
     from starlette.concurrency import run_in_threadpool
-    from starlette.requests import Request
+    from starlette.requests import ClientDisconnect, Request
     from starlette.responses import JSONResponse, Response
     from starlette.routing import Route
 
@@ -741,7 +741,10 @@ def create_app(hub: SqliteHub, token: str) -> Callable[..., Awaitable[None]]:
         handler = getattr(api, name)
 
         async def endpoint(request: Request) -> Response:
-            body = await request.body()
+            try:
+                body = await request.body()
+            except ClientDisconnect:  # the caller gave up (timeout); nobody to answer
+                return Response(status_code=499)
             req = ApiRequest(
                 request.method,
                 dict(request.path_params),
