@@ -468,7 +468,12 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         try:
             server = ServerThread(
-                create_app(hub, token), args.host, args.port, log_level="info", access_log=True
+                create_app(hub, token),
+                args.host,
+                args.port,
+                log_level="info",
+                access_log=True,
+                use_colors=False if os.environ.get("NO_COLOR") else None,
             )
         except OSError as exc:
             raise ConfigError(

@@ -808,7 +808,9 @@ class ServerThread:
         *,
         log_level: str = "warning",
         access_log: bool = False,
+        use_colors: bool | None = None,
     ) -> None:
+        import copy
         import socket
 
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -819,9 +821,21 @@ class ServerThread:
         self._sock.bind((host, port))
         self.host, self.port = self._sock.getsockname()[:2]
         import uvicorn
+        from uvicorn.config import LOGGING_CONFIG
 
+        log_config = copy.deepcopy(LOGGING_CONFIG)  # diagnostics, access log included: stderr
+        for handler in log_config.get("handlers", {}).values():
+            if "stream" in handler:
+                handler["stream"] = "ext://sys.stderr"
         self._server = uvicorn.Server(
-            uvicorn.Config(app, log_level=log_level, access_log=access_log, lifespan="off")
+            uvicorn.Config(
+                app,
+                log_level=log_level,
+                access_log=access_log,
+                lifespan="off",
+                log_config=log_config,
+                use_colors=use_colors,
+            )
         )
         self._thread: Any = None
 

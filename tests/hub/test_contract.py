@@ -22,7 +22,8 @@ def image(d: dict) -> str:
 def test_implements_the_protocol(hub: Hub) -> None:
     assert isinstance(hub, Hub)
     assert "token" not in repr(hub).lower() or "***" in repr(hub)
-    assert TOKEN not in repr(hub) and TOKEN not in hub.name
+    assert TOKEN not in repr(hub)
+    assert TOKEN not in hub.name
 
 
 # --------------------------------------------------------------------------- spaces
@@ -33,7 +34,8 @@ def test_spaces_are_created_listed_and_found_by_slug(hub: Hub) -> None:
     hub.create_space("shop-prod", {"env": "prod"})
     assert [s.slug for s in hub.list_spaces()] == ["shop-dev", "shop-prod"]
     dev = hub.get_space("shop-dev")
-    assert dev.labels == {"env": "dev"} and dev.id
+    assert dev.labels == {"env": "dev"}
+    assert dev.id
     assert [s.slug for s in hub.list_spaces("Labels.env = 'prod'")] == ["shop-prod"]
 
 
@@ -64,8 +66,10 @@ def test_unit_from_manifest_round_trips_its_data_and_labels(hub: Hub) -> None:
     u = hub.create_unit("s", "backend-api", deployment(), labels={"tier": "critical"})
     assert (u.slug, u.space, u.head_revision) == ("backend-api", "s", 1)
     got = hub.get_unit("s", "backend-api")
-    assert got.data == deployment() and got.labels == {"tier": "critical"}
-    assert got.data_hash == u.data_hash and len(got.data_hash) == 64
+    assert got.data == deployment()
+    assert got.labels == {"tier": "critical"}
+    assert got.data_hash == u.data_hash
+    assert len(got.data_hash) == 64
     assert hub.get_unit_data("s", "backend-api") == deployment()
 
 
@@ -112,9 +116,7 @@ def test_list_units_by_space_and_where_clause(hub: Hub) -> None:
     crit = hub.list_units(None, "Labels.tier = 'critical'")
     assert [(u.space, u.slug) for u in crit] == [("a", "web"), ("b", "web")]
     assert [u.slug for u in hub.list_units("a", "Labels.tier IN ('data', 'x')")] == ["db"]
-    assert [u.slug for u in hub.list_units(None, "Slug LIKE 'w%' AND Space.Slug = 'b'")] == [
-        "web"
-    ]
+    assert [u.slug for u in hub.list_units(None, "Slug LIKE 'w%' AND Space.Slug = 'b'")] == ["web"]
     with_data = hub.list_units("a", with_data=True)
     assert {u.slug: u.data for u in with_data} == {"db": deployment("db"), "web": deployment("web")}
 
@@ -180,7 +182,8 @@ def test_restore_writes_a_new_head_with_the_old_data(hub: Hub) -> None:
     assert hub.get_unit_data("s", "u") == deployment()
     revs = hub.list_revisions("s", "u")
     assert [r.num for r in revs] == [1, 2, 3]
-    assert revs[-1].description == "undo" and revs[-1].restored_from == 1
+    assert revs[-1].description == "undo"
+    assert revs[-1].restored_from == 1
     with pytest.raises(NotFoundError):
         hub.restore_revision("s", "u", 42)
 
@@ -218,7 +221,8 @@ def test_mark_applied_drives_unapplied_changes(hub: Hub) -> None:
     assert not hub.mark_applied("s", "u", 1).unapplied_changes
     hub.update_unit_data("s", "u", deployment(replicas=2), "scale")
     u = hub.get_unit("s", "u")
-    assert u.applied_revision == 1 and u.unapplied_changes
+    assert u.applied_revision == 1
+    assert u.unapplied_changes
 
 
 # --------------------------------------------------------------------------- clone / upgrade
@@ -227,9 +231,12 @@ def test_mark_applied_drives_unapplied_changes(hub: Hub) -> None:
 def test_clone_copies_data_and_links_upstream(chain: Hub) -> None:
     base = chain.get_unit("base", "backend-api")
     dev = chain.get_unit("dev", "backend-api")
-    assert dev.data == base.data and dev.labels == {"tier": "critical"}
-    assert dev.upstream_unit_id == base.id and dev.upstream_revision == 1
-    assert dev.upgrade_needed is False and base.upgrade_needed is None
+    assert dev.data == base.data
+    assert dev.labels == {"tier": "critical"}
+    assert dev.upstream_unit_id == base.id
+    assert dev.upstream_revision == 1
+    assert dev.upgrade_needed is False
+    assert base.upgrade_needed is None
     assert [(u.space, u.slug) for u in chain.list_downstream("base", "backend-api")] == [
         ("dev", "backend-api")
     ]
@@ -241,13 +248,16 @@ def test_upgrade_keeps_downstream_customisation(chain: Hub) -> None:
     chain.update_unit_data("dev", "backend-api", deployment(image="nginx:1.27"), "new image")
     assert chain.get_unit("stg", "backend-api").upgrade_needed is True
     res = chain.upgrade_unit("stg", "backend-api")
-    assert res.ok and res.revision == 3
+    assert res.ok
+    assert res.revision == 3
     assert res.changed_paths == ("spec.template.spec.containers[name=web].image",)
     assert res.conflicts == ()
     d = doc(chain, "stg", "backend-api")
-    assert image(d) == "nginx:1.27" and d["spec"]["replicas"] == 5
+    assert image(d) == "nginx:1.27"
+    assert d["spec"]["replicas"] == 5
     stg = chain.get_unit("stg", "backend-api")
-    assert stg.upstream_revision == 2 and stg.upgrade_needed is False
+    assert stg.upstream_revision == 2
+    assert stg.upgrade_needed is False
     assert chain.list_revisions("stg", "backend-api")[-1].source == "UpgradeUnit"
 
 
@@ -255,9 +265,11 @@ def test_upgrade_conflict_keeps_local_value_and_reports_the_path(chain: Hub) -> 
     chain.update_unit_data("dev", "backend-api", deployment(replicas=5), "dev local")
     chain.update_unit_data("base", "backend-api", deployment(replicas=2, image="x:2"), "base")
     res = chain.upgrade_unit("dev", "backend-api")
-    assert res.ok and res.conflicts == ("spec.replicas",)
+    assert res.ok
+    assert res.conflicts == ("spec.replicas",)
     d = doc(chain, "dev", "backend-api")
-    assert d["spec"]["replicas"] == 5 and image(d) == "x:2"
+    assert d["spec"]["replicas"] == 5
+    assert image(d) == "x:2"
     assert chain.get_unit("dev", "backend-api").conflicts == ("spec.replicas",)
 
 
@@ -268,7 +280,8 @@ def test_upgrade_of_a_non_clone_is_refused(chain: Hub) -> None:
 
 def test_upgrade_when_up_to_date_writes_nothing(chain: Hub) -> None:
     res = chain.upgrade_unit("dev", "backend-api")
-    assert res.ok and res.revision is None
+    assert res.ok
+    assert res.revision is None
     assert chain.get_unit("dev", "backend-api").head_revision == 1
 
 
@@ -298,7 +311,8 @@ def test_push_upgrade_is_one_bulk_call_over_downstream_units(hub: Hub) -> None:
     ]
     assert image(doc(hub, "dev", "web")) == "nginx:2"
     qa = doc(hub, "qa", "web")
-    assert image(qa) == "nginx:2" and qa["spec"]["replicas"] == 7
+    assert image(qa) == "nginx:2"
+    assert qa["spec"]["replicas"] == 7
     assert hub.get_unit("dev", "api").head_revision == 1  # not selected
     (listed,) = [c for c in hub.list_changesets("base") if c.id == cs.id]
     assert listed.units == ("dev/web", "qa/web")
@@ -327,11 +341,13 @@ def test_bulk_set_paths_changes_every_selected_unit_once(hub: Hub) -> None:
         space="s",
         description="bulk fix",
     )
-    assert res.ok and sorted(r.unit for r in res.results) == ["app1", "app3"]
+    assert res.ok
+    assert sorted(r.unit for r in res.results) == ["app1", "app3"]
     assert all(r.revision == 2 for r in res.results)
     for n in ("app1", "app3"):
         d = doc(hub, "s", n)
-        assert d["spec"]["replicas"] == 2 and image(d) == "nginx:9"
+        assert d["spec"]["replicas"] == 2
+        assert image(d) == "nginx:9"
         assert hub.list_revisions("s", n)[-1].description == "bulk fix"
     assert doc(hub, "s", "app0")["spec"]["replicas"] == 3
     again = hub.bulk_set_paths("Labels.fix = '1'", {"spec.replicas": 2}, space="s")
@@ -351,7 +367,8 @@ def test_bad_where_clause_names_the_position_and_changes_nothing(hub: Hub) -> No
     hub.create_unit("s", "u", deployment())
     with pytest.raises(HubError, match="position 11") as err:
         hub.bulk_patch("Slug = 'u' OR Slug = 'v'", upgrade=True)
-    assert "IN" in str(err.value) and err.value.status == 400
+    assert "IN" in str(err.value)
+    assert err.value.status == 400
     with pytest.raises(HubError, match="unknown attribute 'LiveRevisionNum'"):
         hub.list_units(None, "LiveRevisionNum > 0")
     assert hub.get_unit("s", "u").head_revision == 1
@@ -368,7 +385,9 @@ def test_sets_are_labels_plus_a_saved_filter(hub: Hub) -> None:
     hub.create_unit("other", "a", deployment("a"))
     info = hub.create_set("records", "critical-drifts", "Critical")
     assert info.label == "set-critical-drifts=records"
-    hub.add_to_set("records", "critical-drifts", [("records", "a"), ("records", "c"), ("other", "a")])
+    hub.add_to_set(
+        "records", "critical-drifts", [("records", "a"), ("records", "c"), ("other", "a")]
+    )
     (got,) = hub.list_sets("records")
     assert (got.slug, got.description) == ("critical-drifts", "Critical")
     assert got.members == ("other/a", "records/a", "records/c")
@@ -409,8 +428,10 @@ def test_audit_lists_who_did_what_to_which_units(hub: Hub) -> None:
     entries = hub.list_audit("s", limit=10)
     scale = [e for e in entries if e.description == "scale to 4"]
     assert len(scale) == 1
-    assert scale[0].author == "tester" and scale[0].units == ("s/u",)
-    assert scale[0].action == "UpdateUnit" and scale[0].at
+    assert scale[0].author == "tester"
+    assert scale[0].units == ("s/u",)
+    assert scale[0].action == "UpdateUnit"
+    assert scale[0].at
     assert entries[0].description == "scale to 4"  # newest first
     assert len(hub.list_audit("s", limit=1)) == 1
 
@@ -435,7 +456,8 @@ def test_lists_page_past_a_thousand_units(hut: HubUnderTest) -> None:
     )
     before = getattr(hut.hub, "request_count", 0)
     units = hut.hub.list_units("big")
-    assert len(units) == n and len({u.slug for u in units}) == n
+    assert len(units) == n
+    assert len({u.slug for u in units}) == n
     assert len(hut.hub.list_units(None, "Labels.i = '0'")) == len(range(0, n, 3))
     if hut.kind == "http":
         # two pages for 1,205 (limit 1,000) plus the space lookup: bounded, not per unit
@@ -451,7 +473,9 @@ def test_wrong_token_is_rejected_without_showing_it(hut: HubUnderTest) -> None:
     from drifttui.hub.http import ConfigHubClient
 
     client = ConfigHubClient(
-        hut.hub.base_url, "wrong-token-must-not-print", max_attempts=1  # type: ignore[attr-defined]
+        hut.hub.base_url,
+        "wrong-token-must-not-print",
+        max_attempts=1,  # type: ignore[attr-defined]
     )
     with pytest.raises(AuthError, match="token rejected") as err:
         client.list_spaces()

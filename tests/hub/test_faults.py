@@ -92,7 +92,9 @@ class Faulty:
                 return fn()
             except HubError as exc:
                 line = str(exc)
-                assert "\n" not in line and TOKEN not in line and line
+                assert "\n" not in line
+                assert TOKEN not in line
+                assert line
                 self.errors.append(exc)
         raise AssertionError(f"operation kept failing: {self.errors[-1]}")
 
@@ -121,15 +123,20 @@ def test_every_operation_completes_and_no_record_is_lost_or_duplicated(faulty: F
         faulty.op(lambda i=i: records.open_or_update("prod", item(i, 6), f"scaled by hand ({i})"))
     for i in range(n):
         faulty.op(
-            lambda i=i: records.close(
-                "prod", item(i, 6).key, "corrected", "patched back to 3"
-            )
+            lambda i=i: records.close("prod", item(i, 6).key, "corrected", "patched back to 3")
         )
 
     # the faults really happened, and Retry-After was honoured
     counts = faulty.injector.counts + faulty.proxy.counts
-    for kind in ("429", "503", "500-after-apply", "slow-before", "slow-after", "drop-before",
-                 "drop-after"):
+    for kind in (
+        "429",
+        "503",
+        "500-after-apply",
+        "slow-before",
+        "slow-after",
+        "drop-before",
+        "drop-after",
+    ):
         assert counts[kind] > 0, (kind, counts)
     assert 1.0 in faulty.waits
 
@@ -147,7 +154,8 @@ def test_every_operation_completes_and_no_record_is_lost_or_duplicated(faulty: F
         spec = yaml.safe_load(u.data)["spec"]
         assert spec["status"] == "corrected"
         assert [a["action"] for a in spec["actions"]] == ["corrected"]
-        assert spec["fields"][0]["live"] == 6 and spec["analysis"].startswith("scaled by hand")
+        assert spec["fields"][0]["live"] == 6
+        assert spec["analysis"].startswith("scaled by hand")
         assert u.labels["status"] == "corrected"
         assert u.labels[corrected_label[0]] == corrected_label[1]
         assert replica_label[0] not in u.labels
@@ -175,6 +183,7 @@ def test_without_faults_each_operation_is_few_requests(tmp_path: Path) -> None:
         before = f.client.request_count
         records.open_or_update("prod", item(1, 5))  # unchanged: reads only
         assert f.client.request_count - before <= 3
-        assert f.waits == [] and f.errors == []
+        assert f.waits == []
+        assert f.errors == []
     finally:
         f.close()

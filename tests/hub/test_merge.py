@@ -41,7 +41,8 @@ def test_both_sides_changing_a_path_keeps_ours_and_reports_it() -> None:
 
 def test_same_change_on_both_sides_is_no_conflict() -> None:
     r = three_way_merge(dep(), dep(replicas=2), dep(replicas=2))
-    assert r.document == dep(replicas=2) and r.conflicts == ()
+    assert r.document == dep(replicas=2)
+    assert r.conflicts == ()
 
 
 def test_named_list_items_merge_item_by_item() -> None:
@@ -80,7 +81,8 @@ def test_field_changes_describe_old_and_new() -> None:
     changes = field_changes(dep(), dep(replicas=4))
     assert [(c.path, c.old, c.new) for c in changes] == [("spec.replicas", 3, 4)]
     added = field_changes({}, {"a": 1})
-    assert added[0].old is MISSING and added[0].new == 1
+    assert added[0].old is MISSING
+    assert added[0].new == 1
 
 
 def test_flatten_keys_named_items_by_name() -> None:
@@ -104,14 +106,17 @@ _maps = st.dictionaries(st.sampled_from(["x", "y", "z", "w"]), _docs, max_size=4
 @given(_maps, _maps)
 def test_no_upstream_change_keeps_ours(base: dict, ours: dict) -> None:
     r = three_way_merge(base, copy.deepcopy(base), ours)
-    assert r.document == ours and r.conflicts == () and r.changed == ()
+    assert r.document == ours
+    assert r.conflicts == ()
+    assert r.changed == ()
 
 
 @settings(max_examples=150)
 @given(_maps, _maps)
 def test_no_local_change_takes_theirs(base: dict, theirs: dict) -> None:
     r = three_way_merge(base, theirs, copy.deepcopy(base))
-    assert r.document == theirs and r.conflicts == ()
+    assert r.document == theirs
+    assert r.conflicts == ()
     assert set(r.changed) == set(changed_paths(base, theirs))
 
 

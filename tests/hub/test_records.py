@@ -89,11 +89,13 @@ def test_open_creates_one_labelled_record_with_the_field_drift(
         "kind": "Deployment",
     }
     assert (lab["name"], lab["namespace"]) == ("web", "shop")
-    assert lab["production"] == "true" and lab["auto-correctable"] == "true"
+    assert lab["production"] == "true"
+    assert lab["auto-correctable"] == "true"
     doc = yaml.safe_load(hub.get_unit_data(SPACE, slug))
     assert doc["kind"] == "DriftRecord"
     spec = doc["spec"]
-    assert spec["status"] == "open" and spec["analysis"] == "over-scaled by hand"
+    assert spec["status"] == "open"
+    assert spec["analysis"] == "over-scaled by hand"
     (field,) = spec["fields"]
     assert (field["path"], field["desired"], field["live"]) == ("spec.replicas", 3, 5)
     assert field["attribution"]["manager"] == "kubectl"
@@ -105,10 +107,13 @@ def test_identity_is_deterministic_per_environment_and_resource() -> None:
     k = ResourceKey("apps", "Deployment", "shop", "web")
     assert record_slug("prod", k) == record_slug("prod", k)
     assert record_slug("prod", k) != record_slug("dev", k)
-    assert record_slug("prod", k) != record_slug("prod", ResourceKey("apps", "Deployment", "x", "web"))
+    assert record_slug("prod", k) != record_slug(
+        "prod", ResourceKey("apps", "Deployment", "x", "web")
+    )
     long = ResourceKey("apps", "Deployment", "shop", "w" * 300)
     s = record_slug("prod", long)
-    assert len(s) <= 128 and docs.SLUG_RE.match(s)
+    assert len(s) <= 128
+    assert docs.SLUG_RE.match(s)
 
 
 def test_same_item_again_writes_nothing(hub: Hub, records: DriftRecords) -> None:
@@ -119,9 +124,7 @@ def test_same_item_again_writes_nothing(hub: Hub, records: DriftRecords) -> None
     assert (again.head_revision, again.version) == (unit.head_revision, unit.version)
 
 
-def test_changed_item_is_a_new_revision_of_the_same_record(
-    hub: Hub, records: DriftRecords
-) -> None:
+def test_changed_item_is_a_new_revision_of_the_same_record(hub: Hub, records: DriftRecords) -> None:
     slug = records.open_or_update("prod", replicas_item(live=5))
     records.open_or_update("prod", replicas_item(live=7))
     revs = hub.list_revisions(SPACE, slug)
@@ -136,7 +139,8 @@ def test_sets_follow_status(hub: Hub, records: DriftRecords) -> None:
     assert sets["corrected-drifts"] == ()
     assert records.close("prod", replicas_item().key, "corrected", "patched back") == slug
     sets = {s.slug: s.members for s in hub.list_sets(SPACE)}
-    assert sets["replica-drifts"] == () and sets["corrected-drifts"] == (f"{SPACE}/{slug}",)
+    assert sets["replica-drifts"] == ()
+    assert sets["corrected-drifts"] == (f"{SPACE}/{slug}",)
     assert labels_of(hub, slug)["status"] == "corrected"
     doc = yaml.safe_load(hub.get_unit_data(SPACE, slug))
     assert doc["spec"]["actions"] == [{"action": "corrected", "note": "patched back"}]
@@ -170,7 +174,8 @@ def test_secret_values_are_never_stored(hub: Hub, records: DriftRecords) -> None
     text = hub.get_unit_data(SPACE, slug)
     assert "c2VjcmV0" not in text
     spec = yaml.safe_load(text)["spec"]
-    assert spec["fields"][0]["desired"] == MASK and spec["fields"][0]["live"] == MASK
+    assert spec["fields"][0]["desired"] == MASK
+    assert spec["fields"][0]["live"] == MASK
     lab = labels_of(hub, slug)
     assert (lab["category"], lab["severity"], lab["production"]) == ("secret", "critical", "false")
     sets = {s.slug: s.members for s in hub.list_sets(SPACE)}
