@@ -233,7 +233,7 @@ def read_manifest_files(paths: Sequence[str | Path]) -> list[dict[str, Any]]:
         except (OSError, UnicodeDecodeError) as exc:
             raise InputError(f"cannot read the file ({exc})", str(f)) from None
         try:
-            found = [d for d in yaml.safe_load_all(text) if d is not None]
+            found = [d for d in docs.load_yaml_all(text) if d is not None]
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             at = f":{mark.line + 1}" if mark is not None else ""
