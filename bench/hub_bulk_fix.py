@@ -23,9 +23,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from drifttui.hub.http import ConfigHubClient  # noqa: E402
-from drifttui.hub.local import SqliteHub  # noqa: E402
-from drifttui.hub.server import ServerThread, create_app  # noqa: E402
+from drifttui.hub.http import ConfigHubClient
+from drifttui.hub.local import SqliteHub
+from drifttui.hub.server import ServerThread, create_app
 
 DEPLOYMENT = """\
 apiVersion: apps/v1
@@ -71,17 +71,22 @@ class Counting:
 def seed(backing: SqliteHub, n: int) -> None:
     backing.create_space("base")
     backing.create_space("prod")
-    drifted = [(f"app-{i:04d}", DEPLOYMENT.format(name=f"app-{i:04d}", replicas=5),
-                {"drift": "replicas"}) for i in range(n)]
-    clean = [(f"ok-{i:04d}", DEPLOYMENT.format(name=f"ok-{i:04d}", replicas=3), {})
-             for i in range(n)]
+    drifted = [
+        (f"app-{i:04d}", DEPLOYMENT.format(name=f"app-{i:04d}", replicas=5), {"drift": "replicas"})
+        for i in range(n)
+    ]
+    clean = [
+        (f"ok-{i:04d}", DEPLOYMENT.format(name=f"ok-{i:04d}", replicas=3), {}) for i in range(n)
+    ]
     backing.create_units("prod", drifted + clean)
     backing.create_units(
         "base", [(s, DEPLOYMENT.format(name=s, replicas=3), {"up": "1"}) for s, _, _ in drifted]
     )
 
 
-def measure(label: str, fn: Callable[[], Any], repeat: int, reset: Callable[[], None]) -> list[float]:
+def measure(
+    label: str, fn: Callable[[], Any], repeat: int, reset: Callable[[], None]
+) -> list[float]:
     times = []
     for _ in range(repeat):
         reset()
@@ -109,10 +114,14 @@ def run(kind: str, n: int, repeat: int) -> dict[str, Any]:
 
     def fix() -> None:
         res = counted.bulk_set_paths(
-            "Labels.drift = 'replicas'", {"spec.replicas": 3}, space="prod",
+            "Labels.drift = 'replicas'",
+            {"spec.replicas": 3},
+            space="prod",
             description="bulk fix: replicas back to 3",
         )
-        assert res.ok and len(res.results) == n and all(r.revision for r in res.results)
+        assert res.ok
+        assert len(res.results) == n
+        assert all(r.revision for r in res.results)
 
     requests_before = getattr(hub, "request_count", 0)
     counted.calls = 0
@@ -128,16 +137,18 @@ def run(kind: str, n: int, repeat: int) -> dict[str, Any]:
 
     def change_upstream() -> None:
         gen["r"] += 1
-        backing.bulk_set_paths("Labels.up = '1'", {"spec.replicas": gen["r"]},
-                               space="base")
+        backing.bulk_set_paths("Labels.up = '1'", {"spec.replicas": gen["r"]}, space="base")
 
     def push() -> None:
         res = counted.bulk_patch(
             f"UpstreamSpaceID = '{base_id}' AND "
             "Unit.UpstreamRevisionNum < UpstreamUnit.HeadRevisionNum",
-            space="prod", upgrade=True, description="push-upgrade",
+            space="prod",
+            upgrade=True,
+            description="push-upgrade",
         )
-        assert res.ok and len(res.results) == n
+        assert res.ok
+        assert len(res.results) == n
 
     before = counted.calls
     r0 = getattr(hub, "request_count", 0)
@@ -167,8 +178,10 @@ def main() -> int:
     ap.add_argument("--units", type=int, default=500)
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
-    print(f"machine: {platform.machine()}, Python {platform.python_version()}, "
-          f"{len(__import__('os').sched_getaffinity(0))} cores")
+    print(
+        f"machine: {platform.machine()}, Python {platform.python_version()}, "
+        f"{len(__import__('os').sched_getaffinity(0))} cores"
+    )
     print(f"{args.units} drifted units selected among {2 * args.units} by where-clause")
     for kind in ("embedded", "http"):
         r = run(kind, args.units, args.repeat)
@@ -178,7 +191,8 @@ def main() -> int:
             f"{r['fix_min_s'] * 1000:.0f} ms) | push-upgrade: {r['push_calls']} call(s), "
             f"{r['push_requests']} request(s), median {r['push_median_s'] * 1000:.0f} ms"
         )
-        assert r["fix_calls"] <= 5 and r["push_calls"] <= 5
+        assert r["fix_calls"] <= 5
+        assert r["push_calls"] <= 5
     return 0
 
 
