@@ -58,8 +58,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _options(name: str, p: argparse.ArgumentParser) -> None:
-    from drifttui.hub.console import add_output_option
-
     if name == "serve":
         p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
         p.add_argument("--port", type=int, default=8484, help="port (default 8484; 0: any free)")
@@ -88,7 +86,13 @@ def _options(name: str, p: argparse.ArgumentParser) -> None:
         p.add_argument("--node", choices=("unit", "space"), default="unit")
     if name in ("changesets", "audit"):
         p.add_argument("--limit", type=int, default=50 if name == "audit" else 20)
-    add_output_option(p)
+    p.add_argument(
+        "-o",
+        "--output",
+        choices=("table", "json"),
+        default="table",
+        help="table (default) or json (ConfigHub's PascalCase field names)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -21,17 +21,19 @@ examples:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="YAML files or directories")
-    parser.add_argument("--space", required=True, help="space to import into")
+    parser.add_argument("--space", required=True, help="space (or environment name) to import into")
     parser.add_argument("-m", "--message", default="", help="change description")
 
 
 def run(args: argparse.Namespace) -> int:
-    from drifttui.hub.chain import import_objects, read_manifest_files
+    from drifttui.hub.chain import import_objects, read_manifest_files, resolve_space
     from drifttui.hub.console import hub_from_args, print_table
 
     objects = read_manifest_files(args.paths)
-    with hub_from_args(args) as (_settings, hub):
-        results = import_objects(hub, args.space, objects, args.message)
+    with hub_from_args(args) as (settings, hub):
+        envs = settings.environments if settings.environments_from_file else ()
+        space = resolve_space(hub, args.space, envs)
+        results = import_objects(hub, space, objects, args.message)
         print_table(
             ["ACTION", "UNIT", "OBJECT", "REVISION"],
             [(r.action, r.slug, r.key, r.revision) for r in results],

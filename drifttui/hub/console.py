@@ -32,16 +32,6 @@ def hub_from_args(args: argparse.Namespace) -> Iterator[tuple[Any, Any]]:
         hub.close()
 
 
-def add_output_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "-o",
-        "--output",
-        choices=("table", "json"),
-        default="table",
-        help="table (default) or json (ConfigHub's PascalCase field names)",
-    )
-
-
 def print_json(data: Any, out: TextIO | None = None) -> None:
     print(json.dumps(data, indent=2, sort_keys=False, default=str), file=out or sys.stdout)
 

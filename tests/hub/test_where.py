@@ -244,13 +244,13 @@ _TOKENS = st.sampled_from(
 )
 
 
-@settings(max_examples=300)
+@settings(max_examples=200)
 @given(st.lists(_TOKENS, max_size=12).map(" ".join))
 def test_fuzzed_token_soup_parses_or_fails_clearly(text: str) -> None:
     _parse_or_clear_error(text)
 
 
-@settings(max_examples=300)
+@settings(max_examples=200)
 @given(st.text(max_size=80))
 def test_fuzzed_text_parses_or_fails_clearly(text: str) -> None:
     _parse_or_clear_error(text)
