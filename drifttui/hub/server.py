@@ -819,6 +819,9 @@ class ServerThread:
         # peer's delayed ACK
         self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._sock.bind((host, port))
+        # listening from here on: a client that connects before uvicorn has started waits
+        # in the backlog instead of being refused
+        self._sock.listen(2048)
         self.host, self.port = self._sock.getsockname()[:2]
         import uvicorn
         from uvicorn.config import LOGGING_CONFIG

@@ -100,6 +100,7 @@ class DroppingProxy:
         self.drop_rate = drop_rate
         self.counts: Counter[str] = Counter()
         self._lock = threading.Lock()
+        self._connections = 0
         self._listener = socket.socket()
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._listener.bind(("127.0.0.1", 0))
@@ -115,6 +116,10 @@ class DroppingProxy:
 
     def _decide(self) -> str:
         with self._lock:
+            self._connections += 1
+            n = self._connections
+            if self.drop_rate > 0 and n in (2, 3):  # both kinds happen early, for sure
+                return "drop-before" if n == 2 else "drop-after"
             x = self.rng.random()
             if x < self.drop_rate / 2:
                 return "drop-before"
