@@ -94,8 +94,9 @@ class Filter:
 
 @dataclass(frozen=True, slots=True)
 class SetInfo:
-    """A set of units. The current API has no Sets: a set is the label ``set-<slug>=true``
-    plus a saved Filter selecting it, in both implementations."""
+    """A set of units. The current API has no Sets: a set is the label
+    ``set-<slug>=<space of the set>`` (``label``) plus a saved Filter selecting it
+    (``filter_slug``, labelled ``drifttui-set``), in both implementations."""
 
     slug: str
     space: str
@@ -222,8 +223,15 @@ class HubWriter(Protocol):
         ...
 
     def update_unit_labels(
-        self, space: str, unit: str, labels: Labels, *, version: int | None = None
-    ) -> Unit: ...
+        self,
+        space: str,
+        unit: str,
+        labels: Mapping[str, str | None],
+        *,
+        version: int | None = None,
+    ) -> Unit:
+        """Merge ``labels`` into the unit's labels; a None value removes that key."""
+        ...
 
     def delete_unit(self, space: str, unit: str) -> None: ...
 
