@@ -14,6 +14,7 @@ ipFamilies) are not defaults: they differ per server and are handled by normalis
 from __future__ import annotations
 
 import copy
+import marshal
 from collections.abc import Callable
 from typing import Any
 
@@ -23,10 +24,22 @@ RULES_VERSION = "k8s-1.28/2026-11-25"
 """Version of the defaulting and normalisation rules; reports name it."""
 
 
+def copy_json(obj: Any) -> Any:
+    """A deep copy of a JSON value, several times faster than ``copy.deepcopy``.
+
+    Objects holding non-JSON values (a ``datetime`` from a YAML loader) fall back to
+    ``copy.deepcopy``.
+    """
+    try:
+        return marshal.loads(marshal.dumps(obj))
+    except ValueError:
+        return copy.deepcopy(obj)
+
+
 def _set(d: JSONDict, key: str, value: Any) -> None:
     """Fill ``d[key]`` when absent or None (the server's "if empty" check for scalars)."""
     if d.get(key) is None:
-        d[key] = copy.deepcopy(value)
+        d[key] = copy.deepcopy(value) if isinstance(value, dict | list) else value
 
 
 def _dict(d: JSONDict, key: str) -> JSONDict | None:
@@ -349,11 +362,11 @@ def apply_server_defaults(obj: JSONDict) -> JSONDict:
     Unknown kinds come back unchanged (a copy). Malformed parts (a list where a mapping
     belongs) are left as they are, never raised on: the diff reports them.
     """
-    out = copy.deepcopy(obj)
+    out: JSONDict = copy_json(obj)
     fn = _BY_KIND.get(str(out.get("kind")))
     if fn is not None:
         try:
             fn(out)
         except (AttributeError, TypeError):
-            return copy.deepcopy(obj)
+            return copy_json(obj)  # type: ignore[no-any-return]
     return out
