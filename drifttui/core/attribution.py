@@ -30,7 +30,9 @@ from typing import Any
 
 from drifttui.core.models import Attribution
 
-OwnKey = tuple[str, str]
+OwnKey = tuple[str, Any]
+"""``("f", name)``, ``("k", ((field, value), ...))`` sorted by field, ``("v", json)``,
+``("i", index)``."""
 OwnPath = tuple[OwnKey, ...]
 
 HUMAN_MANAGERS = frozenset(
@@ -55,9 +57,10 @@ def is_human_manager(manager: str) -> bool:
     return m in HUMAN_MANAGERS or m.startswith("kubectl-")
 
 
-def item_key(fields: Mapping[str, Any]) -> OwnKey:
-    """Ownership key of a list item from its merge-key fields, as ``k:{...}`` spells it."""
-    return ("k", json.dumps(dict(fields), sort_keys=True, separators=(",", ":"), default=str))
+def item_key(fields: Iterable[tuple[str, Any]]) -> OwnKey:
+    """Ownership key of a list item from its merge-key (field, value) pairs, as
+    ``k:{...}`` spells it."""
+    return ("k", tuple(sorted(fields)))
 
 
 def field_key(name: str) -> OwnKey:
@@ -67,12 +70,18 @@ def field_key(name: str) -> OwnKey:
 def _tree_key(raw: str) -> OwnKey | None:
     if raw.startswith("f:"):
         return ("f", raw[2:])
-    if raw.startswith(("k:", "v:")):
+    if raw.startswith("k:"):
         try:
             value = json.loads(raw[2:])
         except ValueError:
-            return (raw[0], raw[2:])
-        return (raw[0], json.dumps(value, sort_keys=True, separators=(",", ":"), default=str))
+            return ("k", raw[2:])
+        if isinstance(value, dict) and all(
+            isinstance(v, str | int | float | bool) or v is None for v in value.values()
+        ):
+            return ("k", tuple(sorted(value.items())))
+        return ("k", raw[2:])
+    if raw.startswith("v:"):
+        return ("v", raw[2:])
     if raw.startswith("i:"):
         return ("i", raw[2:])
     return None
@@ -91,17 +100,24 @@ class _Node:
 class ManagedFields:
     """The ownership tree of one live object, built lazily on first question."""
 
-    __slots__ = ("_entries", "_raw", "_root")
+    __slots__ = ("_entries", "_raw", "_root", "has_human")
 
     def __init__(self, raw: Any) -> None:
         self._raw = raw if isinstance(raw, list) else []
         self._root: _Node | None = None
         self._entries: list[Attribution] = []
+        self.has_human = any(
+            isinstance(e, dict)
+            and isinstance(e.get("manager"), str)
+            and is_human_manager(e["manager"])
+            for e in self._raw
+        )
+        """True when some entry is a person's: without one, nothing live-only is drift."""
 
     @classmethod
     def of(cls, live: Mapping[str, Any] | None) -> ManagedFields:
-        meta = live.get("metadata") if isinstance(live, Mapping) else None
-        return cls(meta.get("managedFields") if isinstance(meta, Mapping) else None)
+        meta = live.get("metadata") if isinstance(live, dict) else None
+        return cls(meta.get("managedFields") if isinstance(meta, dict) else None)
 
     def __bool__(self) -> bool:
         return bool(self._raw)
@@ -116,7 +132,7 @@ class ManagedFields:
             return self._root
         root = _Node()
         for entry in self._raw:
-            if not isinstance(entry, Mapping):
+            if not isinstance(entry, dict):
                 continue
             manager = entry.get("manager")
             if not isinstance(manager, str) or not manager:
@@ -133,7 +149,7 @@ class ManagedFields:
                 )
             )
             fields = entry.get("fieldsV1")
-            if isinstance(fields, Mapping):
+            if isinstance(fields, dict):
                 _insert(root, fields, len(self._entries) - 1)
         self._root = root
         return root
@@ -166,7 +182,7 @@ class ManagedFields:
 
     def has_human_under(self, path: OwnPath) -> bool:
         """Cheap pruning test: does any person own ``path`` or anything below it?"""
-        if not self._raw:
+        if not self.has_human:
             return False
         node, _ = self._walk(path)
         return node is not None and any(self._entries[i].is_human for i in node.below)
@@ -194,7 +210,7 @@ def _insert(node: _Node, fields: Mapping[str, Any], index: int) -> None:
         child = node.children.get(key)
         if child is None:
             child = node.children[key] = _Node()
-        if isinstance(sub, Mapping) and sub:
+        if isinstance(sub, dict) and sub:
             _insert(child, sub, index)
         else:
             child.leaf.add(index)

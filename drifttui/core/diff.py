@@ -357,22 +357,28 @@ class _Walk:
         self, d: JSONDict, lv: JSONDict, path: FieldPath, mpath: OwnPath, q: bool
     ) -> None:
         data_map = bool(path) and path[-1] in DATA_MAP_KEYS
-        for k, dv in d.items():
-            if self.skip_desired(path, k):
+        special = len(path) < 2 or path == self.pod_path
+        differing = [
+            k
+            for k, dv in d.items()
+            if (v := lv.get(k, _ABSENT)) is not dv and not (dv == v and type(dv) is type(v))
+        ]
+        for k in differing:
+            if special and self.skip_desired(path, k):
                 continue
+            dv = d[k]
             v = lv.get(k, _ABSENT)
             if v is _ABSENT or v is None:
                 if dv is None or (not data_map and is_zero(dv)):
                     continue
                 self.add((*path, k), Change.REMOVED, dv, None)
                 continue
-            if dv == v and type(dv) is type(v):
-                continue
             self.compare(dv, v, (*path, k), (*mpath, field_key(k)), q or k in QUANTITY_KEYS)
-        for k, v in lv.items():
-            if k in d or self.skip_live(path, k, v):
-                continue
-            if v is None or (not data_map and is_zero(v)):
+        if len(lv) <= len(d) and not differing:
+            return  # every live key is a desired key with an equal value
+        for k in [k for k in lv if k not in d]:
+            v = lv[k]
+            if v is None or (not data_map and is_zero(v)) or self.skip_live(path, k, v):
                 continue
             self.live_only(v, (*path, k), (*mpath, field_key(k)))
 
@@ -398,13 +404,13 @@ class _Walk:
             if l_item is None:
                 self.add((*path, sel), Change.REMOVED, d_item, None)
             elif d_item != l_item:
-                ikey = item_key(dict(zip(keys, ident, strict=True)))
+                ikey = item_key(zip(keys, ident, strict=True))
                 self.compare(d_item, l_item, (*path, sel), (*mpath, ikey), q)
         for ident, l_item in l_idx.items():
             if ident in d_idx:
                 continue
             sel = _selector(keys, ident, None, l_item, d, lv)
-            ikey = item_key(dict(zip(keys, ident, strict=True)))
+            ikey = item_key(zip(keys, ident, strict=True))
             self.live_item(l_item, (*path, sel), (*mpath, ikey))
 
     # ---------------------------------------------------------------- live-only content
@@ -425,7 +431,7 @@ class _Walk:
                 self.writer((*mpath, field_key(RESTARTED_AT))),
             )
             v = {k: x for k, x in v.items() if k != RESTARTED_AT}
-        if not self.mf:
+        if not self.mf.has_human:
             return
         atomic_parent = len(path) >= 2 and path[-2] in (
             "selector",
@@ -450,7 +456,7 @@ class _Walk:
             if keys is not None and idx is not None:
                 for ident, item in idx.items():
                     sel = _selector(keys, ident, None, item, [], v)
-                    ikey = item_key(dict(zip(keys, ident, strict=True)))
+                    ikey = item_key(zip(keys, ident, strict=True))
                     self.live_item(item, (*path, sel), (*mpath, ikey))
                 return
         owners = self.mf.owners(mpath, atomic_ancestor=atomic_parent)
@@ -461,7 +467,7 @@ class _Walk:
     def live_item(self, item: Any, path: FieldPath, mpath: OwnPath) -> None:
         """A list item only live holds: one finding for the whole item when a person
         created it, else look inside for fields a person wrote."""
-        if not self.mf or not self.mf.has_human_under(mpath):
+        if not self.mf.has_human_under(mpath):
             return
         creator = human_writer(self.mf.item_owners(mpath))
         if creator is not None:
@@ -655,7 +661,15 @@ def diff_object(
             ctx.environment,
         )
     assert subject is not None
-    key = key_of(subject, ctx.default_namespace)
+    return _diff_pair(desired, live, key_of(subject, ctx.default_namespace), ctx)
+
+
+def _diff_pair(
+    desired: Mapping[str, Any] | None,
+    live: Mapping[str, Any] | None,
+    key: ResourceKey,
+    ctx: DiffContext,
+) -> DriftItem:
     if desired is None:
         assert live is not None
         return DriftItem(
@@ -804,10 +818,10 @@ def diff_objects(
     if found:
         ctx = dataclasses.replace(ctx, autoscalers={**found, **ctx.autoscalers})
     for key, d in d_map.items():
-        items.append(diff_object(d, l_map.get(key), ctx))
+        items.append(_diff_pair(d, l_map.get(key), key, ctx))
     if ctx.include_unmanaged:
         for key, lv in l_map.items():
             if key not in d_map and _is_unmanaged_candidate(lv):
-                items.append(diff_object(None, lv, ctx))
+                items.append(_diff_pair(None, lv, key, ctx))
     items.sort(key=lambda i: i.key)
     return items

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 from collections.abc import Mapping
 from decimal import Decimal
@@ -28,7 +29,7 @@ from typing import Any
 
 from drifttui.core.defaults import apply_server_defaults
 from drifttui.core.models import ResourceKey
-from drifttui.core.quantity import parse_quantity
+from drifttui.core.quantity import canonical_quantity, parse_quantity
 
 JSONDict = dict[str, Any]
 
@@ -205,11 +206,21 @@ def is_zero(value: Any) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=4096)
+def _quantity_of_text(text: str) -> Decimal | None:
+    return parse_quantity(text)
+
+
+def _quantity(value: Any) -> Decimal | None:
+    # the same few spellings ("250m", "0.25", "512Mi") repeat across thousands of objects
+    return _quantity_of_text(value) if isinstance(value, str) else parse_quantity(value)
+
+
 def _quantity_equal(a: Any, b: Any) -> bool:
-    qa = parse_quantity(a)
+    qa = _quantity(a)
     if qa is None:
         return False
-    qb = parse_quantity(b)
+    qb = _quantity(b)
     return qb is not None and qa == qb
 
 
@@ -342,18 +353,18 @@ def pod_spec_of(obj: Mapping[str, Any]) -> tuple[tuple[str, ...], Any]:
     """(path, value) of an object's pod spec (template, Pod, or CronJob job template)."""
     kind = obj.get("kind")
     spec = obj.get("spec")
-    if not isinstance(spec, Mapping):
+    if not isinstance(spec, dict):
         return (), None
     if kind == "Pod":
         return ("spec",), spec
     if kind == "CronJob":
         jt = spec.get("jobTemplate")
-        jspec = jt.get("spec") if isinstance(jt, Mapping) else None
-        tpl = jspec.get("template") if isinstance(jspec, Mapping) else None
-        pod = tpl.get("spec") if isinstance(tpl, Mapping) else None
+        jspec = jt.get("spec") if isinstance(jt, dict) else None
+        tpl = jspec.get("template") if isinstance(jspec, dict) else None
+        pod = tpl.get("spec") if isinstance(tpl, dict) else None
         return ("spec", "jobTemplate", "spec", "template", "spec"), pod
     tpl = spec.get("template")
-    pod = tpl.get("spec") if isinstance(tpl, Mapping) else None
+    pod = tpl.get("spec") if isinstance(tpl, dict) else None
     return ("spec", "template", "spec"), pod
 
 
@@ -371,9 +382,9 @@ def normalize_desired(obj: Mapping[str, Any]) -> JSONDict:
     Returns a new dict (``obj`` is not changed). Idempotent:
     ``normalize_desired(normalize_desired(x)) == normalize_desired(x)``.
     """
-    out = apply_server_defaults(dict(obj))
+    out = apply_server_defaults(obj if isinstance(obj, dict) else dict(obj))
     meta = out.get("metadata")
-    if isinstance(meta, dict):
+    if isinstance(meta, dict) and not SERVER_METADATA.isdisjoint(meta):
         for k in SERVER_METADATA:
             meta.pop(k, None)
     if "status" in out and is_builtin(out):
@@ -387,4 +398,53 @@ def normalize_desired(obj: Mapping[str, Any]) -> JSONDict:
         if sa and not pod.get("serviceAccountName"):
             pod["serviceAccountName"] = sa
         pod.pop("serviceAccount", None)
+        _canonical_pod_quantities(pod)
+    spec = out.get("spec")
+    if isinstance(spec, dict):
+        if kind == "PersistentVolumeClaim":
+            _canonical_resources(spec.get("resources"))
+        vcts = spec.get("volumeClaimTemplates")
+        if isinstance(vcts, list):
+            for vct in vcts:
+                vspec = vct.get("spec") if isinstance(vct, dict) else None
+                if isinstance(vspec, dict):
+                    _canonical_resources(vspec.get("resources"))
     return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _canonical_text(text: str) -> object:
+    return canonical_quantity(text)
+
+
+def _canonical(value: Any) -> Any:
+    # the same few spellings ("0.25", "512Mi") repeat across thousands of objects
+    return _canonical_text(value) if isinstance(value, str) else canonical_quantity(value)
+
+
+def _canonical_map(values: Any) -> None:
+    if isinstance(values, dict):
+        for k, v in values.items():
+            values[k] = _canonical(v)
+
+
+def _canonical_resources(resources: Any) -> None:
+    if isinstance(resources, dict):
+        _canonical_map(resources.get("requests"))
+        _canonical_map(resources.get("limits"))
+
+
+def _canonical_pod_quantities(pod: JSONDict) -> None:
+    """Quantities in the spelling the server stores, so equal subtrees compare ``==``."""
+    for list_key in ("containers", "initContainers"):
+        containers = pod.get(list_key)
+        if isinstance(containers, list):
+            for c in containers:
+                if isinstance(c, dict):
+                    _canonical_resources(c.get("resources"))
+    volumes = pod.get("volumes")
+    if isinstance(volumes, list):
+        for v in volumes:
+            ed = v.get("emptyDir") if isinstance(v, dict) else None
+            if isinstance(ed, dict) and "sizeLimit" in ed:
+                ed["sizeLimit"] = _canonical(ed["sizeLimit"])

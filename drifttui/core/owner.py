@@ -16,14 +16,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+_EMPTY: Mapping[str, Any] = {}
+
 
 def _map(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
+    return value if isinstance(value, dict) else _EMPTY
 
 
 def owner_of(obj: Mapping[str, Any] | None) -> str | None:
     """A short owner label (``Flux Kustomization apps/shop``) or None when none is visible."""
-    if not isinstance(obj, Mapping):
+    if not isinstance(obj, dict):
         return None
     meta = _map(obj.get("metadata"))
     labels = _map(meta.get("labels"))
@@ -31,7 +33,7 @@ def owner_of(obj: Mapping[str, Any] | None) -> str | None:
     refs = meta.get("ownerReferences")
     if isinstance(refs, list):
         for ref in refs:
-            if isinstance(ref, Mapping) and ref.get("controller") is True:
+            if isinstance(ref, dict) and ref.get("controller") is True:
                 return f"{ref.get('kind', '?')}/{ref.get('name', '?')}"
     ks = labels.get("kustomize.toolkit.fluxcd.io/name")
     if ks:
@@ -64,7 +66,7 @@ def owner_of(obj: Mapping[str, Any] | None) -> str | None:
     if isinstance(mf, list):
         for entry in mf:
             if (
-                isinstance(entry, Mapping)
+                isinstance(entry, dict)
                 and entry.get("manager") == "confighub"
                 and entry.get("operation") == "Apply"
             ):
@@ -75,7 +77,7 @@ def owner_of(obj: Mapping[str, Any] | None) -> str | None:
 def is_rolling_out(live: Mapping[str, Any] | None) -> bool:
     """True while ``status.observedGeneration`` lags ``metadata.generation`` (a controller
     has not yet acted on the latest spec). Unknown (no observedGeneration) is not rolling."""
-    if not isinstance(live, Mapping):
+    if not isinstance(live, dict):
         return False
     gen = _map(live.get("metadata")).get("generation")
     observed = _map(live.get("status")).get("observedGeneration")
