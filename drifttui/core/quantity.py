@@ -125,8 +125,8 @@ def canonical_quantity(value: object) -> object:
         return value
     if q == 0:
         return "0"
-    for name, size in _DECIMAL_DESC:
-        scaled = q / size
+    for unit, factor in _DECIMAL_DESC:
+        scaled = q / factor
         if scaled == scaled.to_integral_value():
-            return f"{int(scaled)}{name}"
+            return f"{int(scaled)}{unit}"
     return value
