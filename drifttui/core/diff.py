@@ -218,6 +218,29 @@ def _selector(
     return Sel(tuple(zip(keys, ident, strict=True)))
 
 
+def _has_path(obj: Any, path: FieldPath) -> bool:
+    """Like ``models.get_path(...)[0]``, with merge-key defaults (a port item written
+    without ``protocol`` matches ``[containerPort=53,protocol=TCP]``)."""
+    cur = obj
+    for elem in path:
+        if isinstance(elem, Sel):
+            if not isinstance(cur, list):
+                return False
+            for item in cur:
+                if isinstance(item, dict) and all(
+                    item.get(k, _KEY_DEFAULTS.get(k)) == v for k, v in elem.keys
+                ):
+                    cur = item
+                    break
+            else:
+                return False
+        else:
+            if not isinstance(cur, dict) or elem not in cur:
+                return False
+            cur = cur[elem]
+    return True
+
+
 # --------------------------------------------------------------------------- the walk
 
 
@@ -234,6 +257,7 @@ class _Walk:
         "live",
         "mf",
         "pod_path",
+        "raw",
         "secret",
     )
 
@@ -244,8 +268,10 @@ class _Walk:
         desired: JSONDict,
         live: JSONDict,
         autoscaler: Autoscaler | None,
+        raw: JSONDict | None = None,
     ) -> None:
         self.ctx = ctx
+        self.raw = raw if raw is not None else desired
         self.key = key
         self.kind = key.kind
         self.desired = desired
@@ -268,6 +294,8 @@ class _Walk:
         note: str | None = None,
         hashes: tuple[str | None, str | None] | None = None,
     ) -> None:
+        if change is Change.REMOVED and not self.declared(path):
+            return  # a default desired never wrote: nothing was removed from it
         if hashes is None:
             if self.secret and path and path[-1] == LAST_APPLIED:
                 hashes = (stable_hash(desired), stable_hash(live))
@@ -300,6 +328,16 @@ class _Walk:
                 pointer=pointer or "",
             )
         )
+
+    def declared(self, path: FieldPath) -> bool:
+        """Whether the desired manifest as written holds ``path`` (not only a default)."""
+        if _has_path(self.raw, path):
+            return True
+        if self.secret and len(path) == 2 and path[0] == "data":
+            return _has_path(self.raw, ("stringData", path[1]))
+        if path[-1] == "serviceAccountName" and path[:-1] == self.pod_path:
+            return _has_path(self.raw, (*self.pod_path, "serviceAccount"))
+        return False
 
     def writer(self, mpath: OwnPath) -> Attribution | None:
         return pick_writer(self.mf.owners(mpath)) if self.mf else None
@@ -371,6 +409,10 @@ class _Walk:
             if v is _ABSENT or v is None:
                 if dv is None or (not data_map and is_zero(dv)):
                     continue
+                if type(dv) is dict and k in DATA_MAP_KEYS:
+                    # a whole map of user keys gone: one finding per key, as for additions
+                    self.compare_map(dv, {}, (*path, k), (*mpath, field_key(k)), q)
+                    continue
                 self.add((*path, k), Change.REMOVED, dv, None)
                 continue
             self.compare(dv, v, (*path, k), (*mpath, field_key(k)), q or k in QUANTITY_KEYS)
@@ -431,7 +473,7 @@ class _Walk:
                 self.writer((*mpath, field_key(RESTARTED_AT))),
             )
             v = {k: x for k, x in v.items() if k != RESTARTED_AT}
-        if not self.mf.has_human:
+        if not self.mf.has_human or (isinstance(v, dict | list) and not v):
             return
         atomic_parent = len(path) >= 2 and path[-2] in (
             "selector",
@@ -687,7 +729,7 @@ def _diff_pair(
     lv = live if isinstance(live, dict) else dict(live)
     norm = normalize_desired(d)
     asc = ctx.autoscalers.get(key) if key.kind in SCALABLE_KINDS else None
-    findings = _Walk(ctx, key, norm, lv, asc).run()
+    findings = _Walk(ctx, key, norm, lv, asc, d).run()
     if ctx.ignore_rules and findings:
         findings = apply_rules(ctx.ignore_rules, ctx.environment, key, findings)
     counted = [f for f in findings if f.counts]
