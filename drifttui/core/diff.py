@@ -79,6 +79,7 @@ from drifttui.core.normalize import (
     TOOL_ANNOTATIONS,
     TOOL_LABELS,
     UNLESS_DECLARED_METADATA,
+    fold_string_data,
     is_builtin,
     is_zero,
     key_of,
@@ -528,6 +529,11 @@ class _Walk:
         l_data = self.live.get("data")
         d_data = d_data if isinstance(d_data, dict) else {}
         l_data = l_data if isinstance(l_data, dict) else {}
+        if isinstance(self.live.get("stringData"), dict):
+            # a saved manifest rather than a server's object: fold it as the server would
+            folded: JSONDict = {"data": dict(l_data), "stringData": self.live["stringData"]}
+            fold_string_data(folded)
+            l_data = folded["data"]
         sa_token = self.live.get("type") == "kubernetes.io/service-account-token"
         for k, dv in d_data.items():
             path: FieldPath = ("data", k)

@@ -16,6 +16,7 @@ from typing import Any
 from drifttui.core.defaults import apply_server_defaults, copy_json
 from drifttui.core.diff import DiffContext, diff_object, diff_objects
 from drifttui.core.models import DriftItem
+from drifttui.core.normalize import fold_string_data
 
 JSON = dict[str, Any]
 T0 = "2026-11-25T03:40:11Z"
@@ -59,6 +60,8 @@ def fields_v1(obj: Any, kind: str, path: tuple[str, ...] = ()) -> Any:
 
 def served(desired: JSON, manager: str = "confighub", operation: str = "Apply") -> JSON:
     live = apply_server_defaults(desired)
+    if live["kind"] == "Secret":
+        fold_string_data(live)
     meta = live.setdefault("metadata", {})
     meta.setdefault("namespace", "shop")
     meta.update(
