@@ -184,6 +184,28 @@ def _value(value: Any, limit: int | None = 48) -> str:
     return text
 
 
+def _items(n: int) -> str:
+    return f"{n} item{'' if n == 1 else 's'}"
+
+
+def _shown_values(f: FieldDrift, limit: int) -> tuple[str, str]:
+    """Desired and live as a cell shows them; for a changed list, what was added/removed."""
+    d, lv = f.desired, f.live
+    if f.change is Change.CHANGED and isinstance(d, list) and isinstance(lv, list):
+        gone = [x for x in d if x not in lv]
+        new = [x for x in lv if x not in d]
+        d_text = _items(len(d)) + (f", -{_value(gone, None)}" if gone and not new else "")
+        l_text = _items(len(lv))
+        if new:
+            l_text += f", +{_value(new, None)}"
+        if gone and new:
+            l_text += f", -{_value(gone, None)}"
+        if not gone and not new:
+            l_text += ", reordered"
+        return _value(d_text, limit), _value(l_text, limit)
+    return _value(d, limit), _value(lv, limit)
+
+
 def _who(f: FieldDrift) -> str:
     return f.attribution.describe() if f.attribution else "-"
 
@@ -459,8 +481,7 @@ def _render_table(report: Report, analysis: Analysis | None, color: bool) -> str
                     resource,
                     f.path_str or "(object)",
                     str(f.change),
-                    _value(f.desired, 32),
-                    _value(f.live, 32),
+                    *_shown_values(f, 40),
                     _who(f),
                 )
                 notes = extra if i == len(item.fields) - 1 else []
@@ -575,10 +596,14 @@ def _render_markdown(report: Report, analysis: Analysis | None) -> str:
             for f in item.fields:
                 sev = _MD_SEVERITY.get(str(f.severity), str(f.severity))
                 label = sev if f.counts else _md(_finding_label(f))
+                shown_d, shown_l = _shown_values(f, 60)
+                if isinstance(f.desired, list) and isinstance(f.live, list):
+                    cell_d, cell_l = _md(shown_d), _md(shown_l)
+                else:
+                    cell_d, cell_l = _md_code(shown_d), _md_code(shown_l)
                 out.append(
                     f"| {label} | `{item.key}` | {_md_code(f.path_str or '(object)')} "
-                    f"| {f.change} | {_md_code(_value(f.desired, 40))} "
-                    f"| {_md_code(_value(f.live, 40))} | {_md(_who(f))} |"
+                    f"| {f.change} | {cell_d} | {cell_l} | {_md(_who(f))} |"
                 )
                 v = _verdict(analysis, f)
                 if v is not None:
