@@ -100,19 +100,25 @@ class _Node:
 class ManagedFields:
     """The ownership tree of one live object, built lazily on first question."""
 
-    __slots__ = ("_entries", "_raw", "_root", "has_human")
+    __slots__ = ("_entries", "_has_human", "_raw", "_root")
 
     def __init__(self, raw: Any) -> None:
         self._raw = raw if isinstance(raw, list) else []
         self._root: _Node | None = None
         self._entries: list[Attribution] = []
-        self.has_human = any(
-            isinstance(e, dict)
-            and isinstance(e.get("manager"), str)
-            and is_human_manager(e["manager"])
-            for e in self._raw
-        )
+        self._has_human: bool | None = None
+
+    @property
+    def has_human(self) -> bool:
         """True when some entry is a person's: without one, nothing live-only is drift."""
+        if self._has_human is None:
+            self._has_human = any(
+                isinstance(e, dict)
+                and isinstance(e.get("manager"), str)
+                and is_human_manager(e["manager"])
+                for e in self._raw
+            )
+        return self._has_human
 
     @classmethod
     def of(cls, live: Mapping[str, Any] | None) -> ManagedFields:

@@ -242,6 +242,16 @@ def _has_path(obj: Any, path: FieldPath) -> bool:
     return True
 
 
+_ATOMIC_MAPS = frozenset(
+    {"selector", "nodeSelector", "podSelector", "namespaceSelector", "labelSelector"}
+)
+
+
+def _atomic_parent(path: FieldPath) -> bool:
+    """Inside a map the server owns whole (``f:selector: {}``): its owner owns the keys."""
+    return len(path) >= 2 and path[-2] in _ATOMIC_MAPS
+
+
 # --------------------------------------------------------------------------- the walk
 
 
@@ -294,9 +304,21 @@ class _Walk:
         attribution: Attribution | None = None,
         note: str | None = None,
         hashes: tuple[str | None, str | None] | None = None,
+        *,
+        always: bool = False,
     ) -> None:
-        if change is Change.REMOVED and not self.declared(path):
-            return  # a default desired never wrote: nothing was removed from it
+        if not always:
+            if change is Change.REMOVED and not self.declared(path):
+                return  # a default desired never wrote: nothing was removed from it
+            if (
+                change is Change.CHANGED
+                and (attribution is None or not attribution.is_human)
+                and not self.declared(path)
+            ):
+                # desired leaves the field to the server; live differs from the default
+                # but no person wrote it (kubectl set image keeps imagePullPolicy Always,
+                # a controller or admission changed it): like any live-only field, not drift
+                return
         if hashes is None:
             if self.secret and path and path[-1] == LAST_APPLIED:
                 hashes = (stable_hash(desired), stable_hash(live))
@@ -421,7 +443,7 @@ class _Walk:
             return  # every live key is a desired key with an equal value
         for k in [k for k in lv if k not in d]:
             v = lv[k]
-            if v is None or (not data_map and is_zero(v)) or self.skip_live(path, k, v):
+            if v is None or self.skip_live(path, k, v) or (not data_map and is_zero(v)):
                 continue
             self.live_only(v, (*path, k), (*mpath, field_key(k)))
 
@@ -461,51 +483,51 @@ class _Walk:
     def live_only(self, v: Any, path: FieldPath, mpath: OwnPath) -> None:
         """A value live holds where desired declares nothing: drift only if a person wrote
         it (restart markers are always shown, as operational)."""
-        if path[-1] == RESTARTED_AT and len(path) >= 2 and path[-2] == "annotations":
+        last = path[-1]
+        if last == RESTARTED_AT and len(path) >= 2 and path[-2] == "annotations":
             self.add(path, Change.ADDED, None, v, self.writer(mpath))
             return
-        if path[-1] == "annotations" and isinstance(v, dict) and RESTARTED_AT in v:
-            restart = (*path, RESTARTED_AT)
-            self.add(
-                restart,
-                Change.ADDED,
-                None,
-                v[RESTARTED_AT],
-                self.writer((*mpath, field_key(RESTARTED_AT))),
-            )
-            v = {k: x for k, x in v.items() if k != RESTARTED_AT}
-        if not self.mf.has_human or (isinstance(v, dict | list) and not v):
+        if type(v) is dict:
+            if last == "annotations" and RESTARTED_AT in v:
+                restart_path = (*mpath, field_key(RESTARTED_AT))
+                restart = v[RESTARTED_AT]
+                self.add(
+                    (*path, RESTARTED_AT), Change.ADDED, None, restart, self.writer(restart_path)
+                )
+            data_map = last in DATA_MAP_KEYS
+            keys = [
+                k
+                for k, sub in v.items()
+                if sub is not None
+                and k != RESTARTED_AT
+                and (data_map or not is_zero(sub))
+                and not self.skip_live(path, k, sub)
+            ]
+            if keys and self._person_under(path, mpath):
+                for k in keys:
+                    self.live_only(v[k], (*path, k), (*mpath, field_key(k)))
             return
-        atomic_parent = len(path) >= 2 and path[-2] in (
-            "selector",
-            "nodeSelector",
-            "podSelector",
-            "namespaceSelector",
-            "labelSelector",
-        )
-        if not atomic_parent and not self.mf.has_human_under(mpath):
+        if (isinstance(v, list) and not v) or not self._person_under(path, mpath):
             return
-        if isinstance(v, dict) and v:
-            for k, sub in v.items():
-                if self.skip_live(path, k, sub) or sub is None:
-                    continue
-                if path[-1] not in DATA_MAP_KEYS and is_zero(sub):
-                    continue
-                self.live_only(sub, (*path, k), (*mpath, field_key(k)))
-            return
-        if isinstance(v, list) and v:
-            keys = _merge_keys(self.kind, path)
-            idx = _index(v, keys) if keys else None
-            if keys is not None and idx is not None:
+        if isinstance(v, list):
+            keys_ = _merge_keys(self.kind, path)
+            idx = _index(v, keys_) if keys_ else None
+            if keys_ is not None and idx is not None:
                 for ident, item in idx.items():
-                    sel = _selector(keys, ident, None, item, [], v)
-                    ikey = item_key(zip(keys, ident, strict=True))
+                    sel = _selector(keys_, ident, None, item, [], v)
+                    ikey = item_key(zip(keys_, ident, strict=True))
                     self.live_item(item, (*path, sel), (*mpath, ikey))
                 return
-        owners = self.mf.owners(mpath, atomic_ancestor=atomic_parent)
+        owners = self.mf.owners(mpath, atomic_ancestor=_atomic_parent(path))
         who = human_writer(owners)
         if who is not None:
             self.add(path, Change.ADDED, None, v, who)
+
+    def _person_under(self, path: FieldPath, mpath: OwnPath) -> bool:
+        """Could a person own something at or under ``path``? (prunes the live-only walk)"""
+        if not self.mf.has_human:
+            return False
+        return _atomic_parent(path) or self.mf.has_human_under(mpath)
 
     def live_item(self, item: Any, path: FieldPath, mpath: OwnPath) -> None:
         """A list item only live holds: one finding for the whole item when a person
@@ -589,6 +611,7 @@ class _Walk:
             live_r,
             person or pick_writer(owners),
             note=note,
+            always=True,
         )
 
     def run(self) -> list[FieldDrift]:

@@ -84,8 +84,16 @@ def test_omitted_desired_replicas_under_an_hpa_is_not_drift() -> None:
     live["spec"]["replicas"] = 6
     edit(live, "kube-controller-manager", nest("spec|replicas"), subresource="scale")
     assert diff(d, live, autoscalers={WEB: Autoscaler("web", WEB, 2, 10)}).fields == ()
-    # without the HPA the same object drifted from the default of 1
-    assert {f.path_str for f in diff(d, live).fields} == {"spec.replicas"}
+    # without an HPA, replicas desired leaves to the server are drift only when a person
+    # set them (the default is 1)
+    assert diff(d, live).fields == ()
+    edit(live, "kubectl", nest("spec|replicas"), subresource="scale")
+    (f,) = diff(d, live).fields
+    assert (f.path_str, f.desired, f.live) == ("spec.replicas", 1, 6)
+    # outside the HPA's range it is drift whoever wrote it
+    live["metadata"]["managedFields"].pop()
+    item = diff(d, live, autoscalers={WEB: Autoscaler("web", WEB, 2, 4)})
+    assert [f.path_str for f in item.fields] == ["spec.replicas"]
 
 
 def test_hpa_defaults_min_replicas_to_one_and_ignores_incomplete_hpas() -> None:

@@ -247,6 +247,9 @@ def test_unnamed_ports_use_the_port_number_and_protocol_when_needed() -> None:
     }
     live = served(svc)
     live["spec"]["ports"][0]["targetPort"] = 5353
+    assert diff(svc, live).fields == ()  # targetPort left to the server and no person wrote it
+    port = 'k:{"port":53,"protocol":"UDP"}'
+    edit(live, "kubectl-patch", nest(f"spec|ports|{port}|targetPort"))
     (f,) = diff(svc, live).fields
     assert f.path_str == "spec.ports[port=53,protocol=UDP].targetPort"
     assert get_path(live, f.path) == (True, 5353)

@@ -120,14 +120,35 @@ def test_image_pull_policy_default_follows_the_tag(image: str, pull: str) -> Non
     assert diff(desired, _server_deployment(image, pull)).fields == ()
 
 
-def test_pull_policy_is_kept_after_set_image_so_the_old_default_is_drift_only_if_declared() -> None:
-    # after `kubectl set image` to a tagged image the server keeps imagePullPolicy Always
+def test_pull_policy_kept_after_set_image_is_not_drift_unless_declared() -> None:
+    # after `kubectl set image` to a tagged image the server keeps imagePullPolicy Always:
+    # the default for the new tag differs, but nobody wrote the field
     desired = _minimal_deployment()
     container(desired)["image"] = "ghcr.io/example/api:2.1"
     live = _server_deployment("ghcr.io/example/api:2.1", "Always")
+    assert diff(desired, live).fields == ()
+    container(desired)["imagePullPolicy"] = "IfNotPresent"
     assert found(diff(desired, live)) == {
         ("spec.template.spec.containers[name=api].imagePullPolicy", "changed")
     }
+
+
+def test_a_default_a_person_overrode_is_drift() -> None:
+    live = _server_deployment()
+    live["spec"]["revisionHistoryLimit"] = 2
+    live["metadata"]["managedFields"] += _applied(
+        "kubectl-patch", {"f:spec": {"f:revisionHistoryLimit": {}}}, operation="Update"
+    )
+    item = diff(_minimal_deployment(), live)
+    (f,) = item.fields
+    assert (f.path_str, f.change, f.desired, f.live) == (
+        "spec.revisionHistoryLimit",
+        Change.CHANGED,
+        10,
+        2,
+    )
+    live["metadata"]["managedFields"].pop()
+    assert diff(_minimal_deployment(), live).fields == ()  # a controller's or nobody's: not drift
 
 
 def test_client_side_apply_owns_defaults_yet_they_are_not_drift() -> None:
