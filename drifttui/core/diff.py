@@ -43,6 +43,7 @@ from drifttui.core.attribution import (
     OwnPath,
     field_key,
     human_writer,
+    is_human_manager,
     item_key,
     pick_writer,
 )
@@ -623,6 +624,78 @@ class _Walk:
         return self.findings
 
 
+# --------------------------------------------------------------------------- fast path
+
+_KEYED_LIST_KEYS = _NAME_KEYED | {"volumeMounts", "volumeDevices", "hostAliases", "ports"}
+
+
+def _declared_subset(d: Any, lv: Any, q: bool, parent: str) -> bool:
+    """True when every field ``d`` declares holds an equal value in ``lv`` (the comparison
+    rules of the walk: canonical values, empty equals absent outside data maps), allowing
+    extra live keys and extra live items of merge-keyed lists, which without a person's
+    write are never drift. False means "not sure": the full comparison decides."""
+    if type(d) is dict:
+        if type(lv) is not dict:
+            return False
+        data_map = parent in DATA_MAP_KEYS
+        for k, dv in d.items():
+            v = lv.get(k)
+            if v is None:
+                if dv is None or (not data_map and is_zero(dv)):
+                    continue
+                return False
+            if dv == v and type(dv) is type(v):
+                continue
+            if not _declared_subset(dv, v, q or k in QUANTITY_KEYS, k):
+                return False
+        return True
+    if type(d) is list:
+        if type(lv) is not list or len(lv) < len(d):
+            return False
+        if len(lv) > len(d) and parent not in _KEYED_LIST_KEYS:
+            return False
+        return all(_declared_subset(a, b, q, parent) for a, b in zip(d, lv, strict=False))
+    return values_equal(d, lv, q)
+
+
+def _quietly_in_sync(desired: JSONDict, live: JSONDict, kind: str) -> bool:
+    """The cheap proof that an object is in sync, tried before normalising: live holds
+    every declared value and no person wrote anything (so nothing live-only can be drift).
+    Secrets, restart markers and people's writes always take the full comparison."""
+    if kind == "Secret":
+        return False
+    meta = live.get("metadata")
+    if not isinstance(meta, dict):
+        return False
+    mf = meta.get("managedFields")
+    if isinstance(mf, list) and any(
+        isinstance(e, dict) and isinstance(e.get("manager"), str) and is_human_manager(e["manager"])
+        for e in mf
+    ):
+        return False
+    spec = live.get("spec")
+    if isinstance(spec, dict):
+        tpl = spec.get("template")
+        if isinstance(tpl, dict):
+            tmeta = tpl.get("metadata")
+            notes = tmeta.get("annotations") if isinstance(tmeta, dict) else None
+            if isinstance(notes, dict) and RESTARTED_AT in notes:
+                return False
+    for k, dv in desired.items():
+        if k in ("apiVersion", "kind"):
+            continue
+        v = live.get(k)
+        if v is None:
+            if is_zero(dv):
+                continue
+            return False
+        if dv == v and type(dv) is type(v):
+            continue
+        if not _declared_subset(dv, v, k in QUANTITY_KEYS, k):
+            return False
+    return True
+
+
 # --------------------------------------------------------------------------- entry points
 
 
@@ -756,8 +829,19 @@ def _diff_pair(
     if live is None:
         return _missing_item(d, key, ctx)
     lv = live if isinstance(live, dict) else dict(live)
-    norm = normalize_desired(d)
     asc = ctx.autoscalers.get(key) if key.kind in SCALABLE_KINDS else None
+    if asc is None and _quietly_in_sync(d, lv, key.kind):
+        return DriftItem(
+            key=key,
+            api_version=_api_version(lv) or _api_version(d),
+            status=ResourceStatus.IN_SYNC,
+            environment=ctx.environment,
+            owner=owner_of(lv),
+            rolling_out=is_rolling_out(lv),
+            unit=ctx.units.get(key),
+            space=ctx.space,
+        )
+    norm = normalize_desired(d)
     findings = _Walk(ctx, key, norm, lv, asc, d).run()
     if ctx.ignore_rules and findings:
         findings = apply_rules(ctx.ignore_rules, ctx.environment, key, findings)

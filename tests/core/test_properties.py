@@ -310,3 +310,40 @@ def test_canonical_quantities_keep_their_value(q: Any) -> None:
     assert parse_quantity(canon) == parse_quantity(q)
     assert canonical_quantity(canon) == canon
     assert isinstance(parse_quantity(canon), Decimal)
+
+
+def _mutate(live: dict[str, Any], data: st.DataObject) -> None:
+    """One random change somewhere in live: a value, an extra key, an extra item, a removal."""
+    spots = [p for p in _leaves(live) if p[:2] != ("metadata", "managedFields")]
+    path = data.draw(st.sampled_from(spots))
+    how = data.draw(st.sampled_from(["value", "extra-key", "extra-item", "remove"]))
+    parent_path, last = path[:-1], path[-1]
+    parent = _get(live, parent_path)
+    if how == "value":
+        parent[last] = _other(parent[last])
+    elif how == "remove":
+        del parent[last]
+    elif how == "extra-key" and isinstance(parent, dict):
+        parent[data.draw(names)] = data.draw(words)
+    elif isinstance(parent, list):
+        parent.append(copy_json(parent[-1]) if parent else "x")
+
+
+@settings(max_examples=150)
+@given(objects(), st.data(), st.booleans())
+def test_the_in_sync_shortcut_agrees_with_the_full_comparison(
+    obj: dict[str, Any], data: st.DataObject, person: bool
+) -> None:
+    from drifttui.core.diff import _quietly_in_sync, _Walk
+    from drifttui.core.normalize import key_of
+
+    live = served(obj)
+    for _ in range(data.draw(st.integers(0, 3))):
+        _mutate(live, data)
+    if person:
+        live["metadata"]["managedFields"].append(
+            {"manager": "kubectl-edit", "operation": "Update", "fieldsV1": {"f:spec": {}}}
+        )
+    if _quietly_in_sync(obj, live, obj["kind"]):
+        full = _Walk(CTX, key_of(obj, "shop"), normalize_desired(obj), live, None, obj).run()
+        assert [f"{f.path_str} {f.change}" for f in full] == []
