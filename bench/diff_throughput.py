@@ -47,7 +47,10 @@ DEEPDIFF_WORKER = """
 import json, sys, yaml
 from deepdiff import DeepDiff
 Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-desired = [d for d in yaml.load_all(open(sys.argv[1]), Loader=Loader) if d]
+if sys.argv[1].endswith(".json"):
+    desired = json.load(open(sys.argv[1]))["items"]
+else:
+    desired = [d for d in yaml.load_all(open(sys.argv[1]), Loader=Loader) if d]
 live = json.load(open(sys.argv[2]))["items"]
 def key(o):
     m = o["metadata"]
@@ -62,6 +65,7 @@ def _best(fn: Any, repeat: int) -> tuple[float, Any]:
     best = float("inf")
     result = None
     for _ in range(repeat):
+        result = None
         gc.collect()
         t = time.perf_counter()
         result = fn()
@@ -69,15 +73,17 @@ def _best(fn: Any, repeat: int) -> tuple[float, Any]:
     return best, result
 
 
-def _write_inputs(tmp: Path, desired: list[Any], live: list[Any]) -> tuple[Path, Path]:
+def _write_inputs(tmp: Path, desired: list[Any], live: list[Any]) -> tuple[Path, Path, Path]:
     import yaml
 
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
     d_path = tmp / "desired.yaml"
+    dj_path = tmp / "desired.json"
     l_path = tmp / "live.json"
     d_path.write_text(yaml.dump_all(desired, Dumper=dumper, sort_keys=False))
+    dj_path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": desired}))
     l_path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": live}))
-    return d_path, l_path
+    return d_path, dj_path, l_path
 
 
 def main() -> int:
@@ -95,7 +101,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as tmp_s:
         tmp = Path(tmp_s)
-        d_path, l_path = _write_inputs(tmp, desired, live)
+        d_path, dj_path, l_path = _write_inputs(tmp, desired, live)
         sizes = (
             f"{d_path.stat().st_size / 1e6:.1f} MB YAML + {l_path.stat().st_size / 1e6:.1f} MB JSON"
         )
@@ -106,48 +112,49 @@ def main() -> int:
 
         d_objs = [m.obj for m in read_manifests(d_path)]
         l_objs = [m.obj for m in read_manifests(l_path, "--live")]
-        gc.freeze()  # as the diff command does once its input is loaded
-        engine_s, items = _best(lambda: diff_objects(d_objs, l_objs, ctx), args.repeat)
+        engine_gc_s, items = _best(lambda: diff_objects(d_objs, l_objs, ctx), args.repeat)
         found = sum(1 for i in items if i.is_drifted)
-        gc.unfreeze()
-        print(f"engine: {engine_s:.3f} s, {n / engine_s:,.0f} objects/s, {found} drifted found")
-        assert found == drifted, (found, drifted)
-
-        # 2. the whole `drifttui diff` process
-        out = tmp / "report.json"
-        cmd = [
-            sys.executable,
-            "-m",
-            "drifttui",
-            "diff",
-            "--desired",
-            str(d_path),
-            "--live",
-            str(l_path),
-            "-n",
-            "shop",
-            "-o",
-            f"json={out}",
-        ]
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-
-        def run_cli() -> int:
-            return subprocess.run(cmd, env=env, cwd=str(tmp), check=False).returncode
-
-        cli_s, rc = _best(run_cli, args.repeat)
-        report = json.loads(out.read_text())
+        del items
         print(
-            f"drifttui diff process: {cli_s:.3f} s, {n / cli_s:,.0f} objects/s "
-            f"(exit {rc}, {report['summary']['drifted']} drifted)"
+            f"engine, cyclic GC on: {engine_gc_s:.3f} s, {n / engine_gc_s:,.0f} objects/s, "
+            f"{found} drifted found"
         )
+        assert found == drifted, (found, drifted)
+        gc.disable()  # as `drifttui diff` runs it
+        engine_s, items = _best(lambda: diff_objects(d_objs, l_objs, ctx), args.repeat)
+        gc.enable()
+        del items
+        print(
+            f"engine, cyclic GC off (as drifttui diff runs): {engine_s:.3f} s, "
+            f"{n / engine_s:,.0f} objects/s"
+        )
+
+        # 2. the whole `drifttui diff` process, desired as YAML documents and as a JSON List
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        out = tmp / "report.json"
+
+        def run_cli(desired_file: Path) -> int:
+            cmd = [sys.executable, "-m", "drifttui", "diff", "--desired", str(desired_file)]
+            cmd += ["--live", str(l_path), "-n", "shop", "-o", f"json={out}"]
+            return subprocess.run(cmd, env=env, cwd=str(tmp), check=False).returncode
 
         result: dict[str, Any] = {
             "pairs": n,
             "drifted": drifted,
             "engine_s": engine_s,
             "engine_objects_per_s": n / engine_s,
-            "process_s": cli_s,
+            "engine_gc_on_objects_per_s": n / engine_gc_s,
         }
+        for label, desired_file in (("yaml", d_path), ("json", dj_path)):
+            cli_s, rc = _best(lambda f=desired_file: run_cli(f), args.repeat)
+            report = json.loads(out.read_text())
+            assert report["summary"]["drifted"] == drifted, report["summary"]
+            print(
+                f"drifttui diff process, desired as {label}: {cli_s:.3f} s, "
+                f"{n / cli_s:,.0f} objects/s (exit {rc}, {report['summary']['drifted']} drifted)"
+            )
+            result[f"process_{label}_s"] = cli_s
+
         if not args.skip_deepdiff:
             from deepdiff import DeepDiff
 
@@ -156,21 +163,24 @@ def main() -> int:
             print(
                 f"DeepDiff in process: {dd_s:.3f} s, {n / dd_s:,.0f} pairs/s "
                 f"({dd_found} pairs differ: every pair, defaults and metadata included); "
-                f"engine is {dd_s / engine_s:.1f}x faster"
+                f"the engine is {dd_s / engine_s:.1f}x faster"
             )
+            result.update(deepdiff_s=dd_s, speedup_engine=dd_s / engine_s)
             worker = tmp / "deepdiff_worker.py"
             worker.write_text(DEEPDIFF_WORKER)
-            dd_cmd = [sys.executable, str(worker), str(d_path), str(l_path)]
-            ddp_s, _ = _best(lambda: subprocess.run(dd_cmd, check=True, capture_output=True), 1)
-            print(
-                f"DeepDiff process: {ddp_s:.3f} s; `drifttui diff` is {ddp_s / cli_s:.1f}x faster"
-            )
-            result.update(
-                deepdiff_s=dd_s,
-                deepdiff_process_s=ddp_s,
-                speedup_engine=dd_s / engine_s,
-                speedup_process=ddp_s / cli_s,
-            )
+            for label, desired_file in (("yaml", d_path), ("json", dj_path)):
+                dd_cmd = [sys.executable, str(worker), str(desired_file), str(l_path)]
+                ddp_s, _ = _best(
+                    lambda c=dd_cmd: subprocess.run(c, check=True, capture_output=True), 1
+                )
+                cli_s = result[f"process_{label}_s"]
+                print(
+                    f"DeepDiff process, desired as {label}: {ddp_s:.3f} s; "
+                    f"`drifttui diff` is {ddp_s / cli_s:.1f}x faster "
+                    f"({dd_s / cli_s:.1f}x faster than DeepDiff's comparisons alone)"
+                )
+                result[f"deepdiff_process_{label}_s"] = ddp_s
+                result[f"speedup_process_{label}"] = ddp_s / cli_s
     print(
         f"machine: {os.cpu_count()} CPUs, {platform.machine()}, Python {platform.python_version()}"
     )
