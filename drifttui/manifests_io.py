@@ -12,7 +12,6 @@ a document's content (a Secret's values could be in it).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import re
@@ -378,7 +377,7 @@ def load_manifests(
                     m.where,
                     "each object may be given once",
                 )
-            m = dataclasses.replace(m, key=key)
+            m = Manifest(m.obj, m.source, m.document, m.item, key)
             seen[key] = m
             out.append(m)
     return out
