@@ -143,7 +143,8 @@ class SimApiServer:
         self._failures: list[_Failure] = []
         self._serial = 0
         self.requests: Counter[str] = Counter()
-        """Requests served, by verb (list, watch, get, create, update, patch, apply, delete)."""
+        """Requests served, by verb (list, watch, get, create, update, patch, apply, delete;
+        "list" counts whole LISTs, "list-continue" their further pages)."""
 
     # ----------------------------------------------------------------- helpers
 
@@ -222,7 +223,10 @@ class SimApiServer:
     ) -> ListPage:
         kid = kind_id(api_version, kind)
         with self._cond:
-            self._check("list", api_version, kind, namespace or "", "")
+            if continue_token:
+                self.requests["list-continue"] += 1
+            else:
+                self._check("list", api_version, kind, namespace or "", "")
             if continue_token:
                 offset_s, _, rv_s = continue_token.partition(":")
                 if int(rv_s or 0) < self._compacted_rv:
