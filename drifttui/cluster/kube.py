@@ -241,6 +241,8 @@ def _reason(exc: BaseException) -> str:
             continue
         cur = cur.__cause__ or cur.__context__
     text = " ".join(reason.split())
+    if "IncompleteRead" in text or "Connection broken" in text or "reset by peer" in text:
+        return "connection lost"
     if "Connection refused" in text:
         return "connection refused"
     if "Name or service not known" in text or "nodename nor servname" in text:
@@ -299,6 +301,9 @@ class KubeTransport:
         except ApiException as exc:  # raised for TLS errors with status 0
             raise TransportError(f"cannot connect to {self.host} ({_reason(exc)})") from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
+            inner = exc.reason if isinstance(exc, urllib3.exceptions.MaxRetryError) else exc
+            if isinstance(inner, urllib3.exceptions.ReadTimeoutError):
+                raise TransportError(f"{self.host} did not answer in {timeout[1]:g} s") from None
             raise TransportError(f"cannot connect to {self.host} ({_reason(exc)})") from None
 
     def call_json(
@@ -450,6 +455,14 @@ class KubeCluster:
             configuration.connection_pool_maxsize < 32
         ):
             configuration.connection_pool_maxsize = 32  # one watch per kind, plus requests
+        if configuration.retries is None:
+            import urllib3
+
+            # urllib3 would silently repeat a timed-out read (a slow LIST, a silent watch)
+            # three times; the reflector retries with backoff and reports each failure.
+            configuration.retries = urllib3.Retry(
+                total=2, connect=2, read=0, status=0, other=0, redirect=2
+            )
         self.settings = settings or WatchSettings()
         self.context = context_name
         self.namespace = namespace or ctx_namespace or "default"

@@ -228,6 +228,8 @@ class Reflector:
         self.describe_error = describe_error or _default_describe
         self.rng = rng or random.Random()
         self.clock = clock
+        self.resource_version = ""
+        """The newest version seen: from the last LIST, then from every watch event."""
         self._has_listed = False
         self._has_failed = False
         self._stream: WatchStream | None = None
@@ -251,36 +253,39 @@ class Reflector:
         """List then watch until ``stop`` is set. Never raises for API or network errors."""
         self.health.update(self.kind_name)
         need_list = True
-        resource_version = ""
         failures = 0
         gone_streak = 0
         while not self.stop.is_set():
             try:
                 if need_list:
-                    resource_version = self._list()
+                    self.resource_version = self._list()
                     need_list = False
-                resource_version, had_events = self._watch(resource_version)
+                had_events = self._watch()
                 if had_events:
                     failures = 0
                     gone_streak = 0
                 elif not self.stop.is_set():
                     # A stream that ended at once with nothing in it: do not spin.
                     failures += 1
-                    self._sleep(backoff_delay(failures, self.settings, self.rng))
+                    if self._sleep(backoff_delay(failures, self.settings, self.rng)):
+                        break
             except _StoppedError:
                 break
             except _GoneError:
                 need_list = True
                 gone_streak += 1
                 log.debug("%s %s: 410 Gone, relisting", self.kind_name, where_text(self.namespace))
-                if gone_streak > 1:  # 410 again right after a relist: back off
-                    self._sleep(backoff_delay(gone_streak - 1, self.settings, self.rng))
+                if gone_streak > 1 and self._sleep(  # 410 again right after a relist: back off
+                    backoff_delay(gone_streak - 1, self.settings, self.rng)
+                ):
+                    break
             except (ApiError, TransportError) as exc:
                 if self.stop.is_set():
                     break
                 failures += 1
                 self._failed(exc, "watch" if not need_list else "list")
-                self._sleep(backoff_delay(failures, self.settings, self.rng))
+                if self._sleep(backoff_delay(failures, self.settings, self.rng)):
+                    break
             except Exception as exc:  # a bug or a malformed response: report, never die
                 if self.stop.is_set():
                     break
@@ -294,14 +299,15 @@ class Reflector:
                 )
                 self._failed(exc, "watch")
                 need_list = True
-                self._sleep(backoff_delay(failures, self.settings, self.rng))
+                if self._sleep(backoff_delay(failures, self.settings, self.rng)):
+                    break
         self.health.update(self.kind_name, is_connected=False)
 
     # ----------------------------------------------------------------- steps
 
-    def _sleep(self, seconds: float) -> None:
-        if self.stop.wait(seconds):
-            raise _StoppedError
+    def _sleep(self, seconds: float) -> bool:
+        """Wait; True when ``stop`` was set meanwhile."""
+        return self.stop.wait(seconds)
 
     def _failed(self, exc: Exception, verb: str) -> None:
         message = self.describe_error(verb, self.kind, self.namespace, exc)
@@ -361,7 +367,11 @@ class Reflector:
         )
         return page.resource_version
 
-    def _watch(self, resource_version: str) -> tuple[str, bool]:
+    def _watch(self) -> bool:
+        """One WATCH from ``self.resource_version``, which every event (bookmarks too) moves
+        forward at once, so a stream that breaks mid-way resumes after its last event.
+        True when the stream delivered anything."""
+        resource_version = self.resource_version
         try:
             stream = self.transport.open_watch(
                 self.kind,
@@ -407,14 +417,14 @@ class Reflector:
                         raise _GoneError
                     raise ApiError(
                         int(code) if isinstance(code, int) else 500,
-                        str(obj.get("reason") or ""),
-                        str(obj.get("message") or ""),
+                        "",  # the HTTP phrase; the Status reason is CamelCase
+                        str(obj.get("message") or obj.get("reason") or ""),
                     )
                 had_events = True
                 new_rv = _rv(obj)
                 self.health.update(self.kind_name, last_event_at=self.clock())
                 if kind == "BOOKMARK":
-                    resource_version = new_rv or resource_version
+                    self.resource_version = new_rv or self.resource_version
                     continue
                 if kind not in ("ADDED", "MODIFIED", "DELETED"):
                     log.debug("%s: ignoring a watch event of type %r", self.kind_name, kind)
@@ -442,12 +452,12 @@ class Reflector:
                                 change, self.kind_name, trimmed, new_rv, namespace=self.namespace
                             )
                         )
-                resource_version = new_rv or resource_version
+                self.resource_version = new_rv or self.resource_version
         finally:
             with self._stream_lock:
                 self._stream = None
             stream.close()
-        return resource_version, had_events
+        return had_events
 
 
 def _rv(obj: Mapping[str, Any] | None) -> str:

@@ -81,6 +81,8 @@ class EmulatedApiServer(kmock.KubernetesEmulator):  # type: ignore[misc]
         self.paused = False
         self.cuts: list[int] = []  # the next watches: deliver N events, then drop the TCP
         self.drops = 0  # bumped by drop_watches(): open watches lose their connection
+        self.bookmarks_sent = 0
+        self.cutting = 0  # open watches that will be cut after more events
         self.watch_versions: list[str] = []  # resourceVersion each watch asked for
         self.changed: asyncio.Condition | None = None
         for api, kind, plural in WATCHED_KINDS:
@@ -246,6 +248,17 @@ class EmulatedApiServer(kmock.KubernetesEmulator):  # type: ignore[misc]
     async def watch_stream(self, request: Any, cut_after: int | None = None) -> AsyncIterator[Any]:
         if cut_after is None and self.cuts:
             cut_after = self.cuts.pop(0)
+        if cut_after is not None:
+            self.cutting += 1
+        try:
+            async for item in self._watch_stream(request, cut_after):
+                yield item
+        finally:
+            if cut_after is not None:
+                self.cutting -= 1
+
+    async def _watch_stream(self, request: Any, cut_after: int | None) -> AsyncIterator[Any]:
+        drops = self.drops
         since_s = request.params.get("resourceVersion") or ""
         self.watch_versions.append(since_s)
         since = int(since_s or self.rv)
@@ -262,7 +275,6 @@ class EmulatedApiServer(kmock.KubernetesEmulator):  # type: ignore[misc]
             return
         cursor, sent = since, 0
         cond = self._cond()
-        drops = self.drops
         while True:
             if self.drops != drops:
                 request._raw_request.transport.abort()
@@ -297,6 +309,7 @@ class EmulatedApiServer(kmock.KubernetesEmulator):  # type: ignore[misc]
             if bookmarks and not self.paused:
                 if not self._pending(request, cursor):
                     cursor = max(cursor, self.rv)
+                self.bookmarks_sent += 1
                 yield {
                     "type": "BOOKMARK",
                     "object": {
@@ -469,6 +482,9 @@ class EmulatorThread:
     def compact(self) -> None:
         self.call(self.server.compact)
 
+    def watches_started(self) -> int:
+        return int(self.call(lambda: len(self.server.watch_versions)))
+
     def drop_watches(self) -> None:
         """Every open watch loses its TCP connection (no clean end, no ERROR event)."""
 
@@ -481,6 +497,10 @@ class EmulatorThread:
     def cut_next_watches(self, *events: int) -> None:
         """The next watches deliver that many events each, then lose their connection."""
         self.call(lambda: self.server.cuts.extend(events))
+
+    def cuts_pending(self) -> bool:
+        """Scripted cuts that have not happened yet (queued, or on an open watch)."""
+        return bool(self.call(lambda: bool(self.server.cuts) or self.server.cutting > 0))
 
     def set_paused(self, paused: bool) -> None:
         def flip() -> None:

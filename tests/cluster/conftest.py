@@ -209,7 +209,9 @@ class KubeHarness:
     def count(self, verb: str) -> int:
         import kmock
 
-        action = {"list": kmock.action.LIST, "watch": kmock.action.WATCH}[verb]
+        if verb == "watch":
+            return self.emu.watches_started()  # streams that began, not requests received
+        action = {"list": kmock.action.LIST}[verb]
         return len(self.emu.requests(lambda r: r.action == action and "continue" not in r.params))
 
     def close(self) -> None:
