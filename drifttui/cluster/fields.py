@@ -41,7 +41,23 @@ _LIST_KEYS: dict[str, tuple[str, ...]] = {
     "hostAliases": ("ip",),
     "topologySpreadConstraints": ("topologyKey", "whenUnsatisfiable"),
 }
-_ATOMIC_FIELDS = frozenset({"selector", "tolerations", "args", "command", "envFrom", "metrics"})
+_ATOMIC_FIELDS = frozenset(
+    {
+        # label selectors and node selectors are atomic structs
+        "selector",
+        "podSelector",
+        "namespaceSelector",
+        "labelSelector",
+        "requiredDuringSchedulingIgnoredDuringExecution",
+        "roleRef",
+        # lists without a merge key
+        "tolerations",
+        "args",
+        "command",
+        "envFrom",
+        "metrics",
+    }
+)
 _IGNORED_META = frozenset(
     {
         "name",

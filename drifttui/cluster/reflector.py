@@ -46,9 +46,10 @@ class ApiError(Exception):
 
     def __init__(self, status: int, reason: str = "", message: str = "") -> None:
         self.status = status
-        self.reason = reason or _REASONS.get(status, "Error")
+        # The HTTP phrase ("Not Found"), whatever CamelCase reason the Status carried.
+        self.reason = _REASONS.get(status) or reason or "Error"
         self.message = message
-        super().__init__(f"{status} {self.reason}")
+        super().__init__(f"{status} {self.reason}" + (f": {message}" if message else ""))
 
 
 class TransportError(Exception):

@@ -33,6 +33,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import jsonpatch
@@ -62,6 +63,7 @@ from drifttui.cluster.reflector import (
 from drifttui.cluster.store import ObjectStore, kind_id, trim_object
 from drifttui.core.defaults import apply_server_defaults
 from drifttui.core.models import ResourceKey
+from drifttui.core.quantity import parse_quantity
 from drifttui.errors import ClusterError
 
 __all__ = ["SimApiServer", "SimulatedCluster"]
@@ -538,6 +540,7 @@ class SimApiServer:
             meta.pop("namespace", None)
         if kind == "Service":
             self._allocate(obj, old)
+        _canonical_resources(obj.get("spec"))
         _validate(obj)
         if old is not None and _comparable(old) == _comparable(obj) and operation != "Apply":
             return copy.deepcopy(old)
@@ -1139,6 +1142,53 @@ def _dotted(path: tuple[str, ...]) -> str:
     return ".".join(t[2:] if t.startswith("f:") else f"[{t[2:]}]" for t in path if t != ".")
 
 
+_BINARY = (("Ei", 2**60), ("Pi", 2**50), ("Ti", 2**40), ("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10))
+_DECIMAL = ("n", "u", "m", "", "k", "M", "G", "T", "P", "E")
+
+
+def canonical_quantity(value: Any) -> Any:
+    """A quantity as the API server stores it: ``"0.25"`` -> ``"250m"``, ``"0.5Gi"`` ->
+    ``"512Mi"``, ``"1000M"`` -> ``"1G"``, ``1`` -> ``"1"``. Anything else is returned as is."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return value
+    text = str(value).strip()
+    amount = parse_quantity(text)
+    if amount is None or "e" in text.lower():
+        return value
+    if amount == 0:
+        return "0"
+    if text.endswith(tuple(s for s, _ in _BINARY)) and amount == amount.to_integral_value():
+        whole = int(amount)
+        if abs(whole) >= 1024:
+            for suffix, size in _BINARY:
+                if whole % size == 0:
+                    return f"{whole // size}{suffix}"
+            return str(whole)
+    for i in range(len(_DECIMAL) - 1, -1, -1):
+        scaled = amount / (Decimal(10) ** (3 * (i - 3)))
+        if scaled == scaled.to_integral_value():
+            return f"{int(scaled)}{_DECIMAL[i]}"
+    nanos = (amount * Decimal(10) ** 9).to_integral_value(rounding="ROUND_CEILING")
+    return f"{int(nanos)}n"
+
+
+def _canonical_resources(value: Any) -> None:
+    """Canonicalise every ``resources.requests`` / ``resources.limits`` quantity in place."""
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            if key == "resources" and isinstance(sub, dict):
+                for part in ("requests", "limits"):
+                    amounts = sub.get(part)
+                    if isinstance(amounts, dict):
+                        for name, amount in amounts.items():
+                            amounts[name] = canonical_quantity(amount)
+            else:
+                _canonical_resources(sub)
+    elif isinstance(value, list):
+        for item in value:
+            _canonical_resources(item)
+
+
 def _validate(obj: Mapping[str, Any]) -> None:
     """The validation errors a correction can run into (422 Invalid, the API's wording)."""
     kind = obj.get("kind")
@@ -1153,6 +1203,9 @@ def _validate(obj: Mapping[str, Any]) -> None:
     pod = template.get("spec") if isinstance(template, Mapping) else None
     if isinstance(pod, Mapping):
         volumes = {v.get("name") for v in pod.get("volumes") or [] if isinstance(v, Mapping)}
+        for claim in (spec.get("volumeClaimTemplates") or []) if isinstance(spec, Mapping) else []:
+            if isinstance(claim, Mapping):  # a StatefulSet mounts its claims by name
+                volumes.add((claim.get("metadata") or {}).get("name"))
         containers = pod.get("containers") or []
         if not containers:
             problems.append("spec.template.spec.containers: Required value")
