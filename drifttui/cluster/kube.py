@@ -50,7 +50,7 @@ from drifttui.cluster.reflector import (
     run_reflectors,
     where_text,
 )
-from drifttui.cluster.store import ObjectStore, trim_object
+from drifttui.cluster.store import ObjectStore, gc_paused, trim_object
 from drifttui.core.models import ResourceKey
 from drifttui.errors import ClusterError
 
@@ -563,6 +563,12 @@ class KubeCluster:
         return self._health.snapshot()
 
     def list_objects(
+        self, kinds: Sequence[tuple[str, str, str]], namespace: str | None
+    ) -> list[JSONObject]:
+        with gc_paused():
+            return self._list_objects(kinds, namespace)
+
+    def _list_objects(
         self, kinds: Sequence[tuple[str, str, str]], namespace: str | None
     ) -> list[JSONObject]:
         out: list[JSONObject] = []

@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from drifttui.cluster.protocol import ClusterEvent, EventType, JSONObject, WatchHealth
-from drifttui.cluster.store import ObjectStore, kind_id, trim_object
+from drifttui.cluster.store import ObjectStore, gc_paused, kind_id, trim_object
 
 log = logging.getLogger(__name__)
 
@@ -322,6 +322,10 @@ class Reflector:
         )
 
     def _list(self) -> str:
+        with gc_paused():
+            return self._list_pages()
+
+    def _list_pages(self) -> str:
         items: list[JSONObject] = []
         token: str | None = None
         restarted = False

@@ -60,7 +60,7 @@ from drifttui.cluster.reflector import (
     run_reflectors,
     where_text,
 )
-from drifttui.cluster.store import ObjectStore, kind_id, trim_object
+from drifttui.cluster.store import ObjectStore, gc_paused, kind_id, trim_object
 from drifttui.core.defaults import apply_server_defaults
 from drifttui.core.models import ResourceKey
 from drifttui.core.quantity import parse_quantity
@@ -864,6 +864,12 @@ class SimulatedCluster:
         return self._health.snapshot()
 
     def list_objects(
+        self, kinds: Sequence[tuple[str, str, str]], namespace: str | None
+    ) -> list[JSONObject]:
+        with gc_paused():
+            return self._list_objects(kinds, namespace)
+
+    def _list_objects(
         self, kinds: Sequence[tuple[str, str, str]], namespace: str | None
     ) -> list[JSONObject]:
         out: list[JSONObject] = []

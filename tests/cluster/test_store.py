@@ -92,3 +92,24 @@ def test_replace_synthesises_deletes_within_the_listed_namespace_only() -> None:
     ]
     assert store.objects(kid, "b") == [_cm("other", "1", "b")]
     assert store.kinds() == ["/ConfigMap"]
+
+
+def test_gc_is_paused_for_the_longest_list_and_restored_after() -> None:
+    import gc
+
+    from drifttui.cluster.store import gc_paused
+
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+        with gc_paused():  # a second LIST in another reflector
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # it was off before: left off
+    finally:
+        gc.enable()
