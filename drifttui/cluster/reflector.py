@@ -261,12 +261,14 @@ class Reflector:
                 if need_list:
                     self.resource_version = self._list()
                     need_list = False
+                started = self.clock()
                 had_events = self._watch()
                 if had_events:
                     failures = 0
                     gone_streak = 0
-                elif not self.stop.is_set():
-                    # A stream that ended at once with nothing in it: do not spin.
+                elif self.clock() - started < 1.0 and not self.stop.is_set():
+                    # A stream that ended at once with nothing in it: do not spin. (A quiet
+                    # stream the server ended at its timeout is simply renewed.)
                     failures += 1
                     if self._sleep(backoff_delay(failures, self.settings, self.rng)):
                         break

@@ -113,3 +113,16 @@ def test_gc_is_paused_for_the_longest_list_and_restored_after() -> None:
         assert not gc.isenabled()  # it was off before: left off
     finally:
         gc.enable()
+
+
+def test_backoff_doubles_with_jitter_up_to_its_cap() -> None:
+    import random
+
+    from drifttui.cluster.reflector import WatchSettings, backoff_delay
+
+    settings = WatchSettings(backoff_initial_s=0.5, backoff_max_s=4.0)
+    rng = random.Random(7)
+    for failures, base in [(1, 0.5), (2, 1.0), (3, 2.0), (4, 4.0), (9, 4.0)]:
+        delays = [backoff_delay(failures, settings, rng) for _ in range(50)]
+        assert all(base / 2 <= d <= base for d in delays), failures
+        assert len(set(delays)) > 1  # jittered: reflectors do not retry in lockstep
