@@ -98,7 +98,12 @@ def plan_fix(
             return CorrectionPlan(
                 item.key, item.api_version, "none", skipped=(("", "no desired manifest"),)
             )
-        return CorrectionPlan(item.key, item.api_version, "apply", manifest=desired)
+        manifest = dict(desired)
+        meta = dict(manifest.get("metadata") or {})
+        if item.key.namespace and not meta.get("namespace"):
+            meta["namespace"] = item.key.namespace  # re-create it where it was missed
+        manifest["metadata"] = meta
+        return CorrectionPlan(item.key, item.api_version, "apply", manifest=manifest)
     if desired is None or live is None:
         return CorrectionPlan(
             item.key, item.api_version, "none", skipped=(("", "nothing to compare"),)

@@ -389,6 +389,13 @@ def test_missing_object_is_recreated_by_apply() -> None:
     assert plan.action == "apply"
     assert plan.manifest == desired
     assert plan_correction(desired, {}, missing) == []
+    # A manifest kept without a namespace is re-created where the object was missed.
+    bare = copy.deepcopy(desired)
+    del bare["metadata"]["namespace"]
+    manifest = plan_fix(bare, None, missing).manifest
+    assert manifest is not None
+    assert manifest["metadata"]["namespace"] == missing.key.namespace
+    assert "namespace" not in bare["metadata"]  # the caller's manifest is untouched
 
 
 # --------------------------------------------------------------------------- property
