@@ -352,7 +352,8 @@ class KubeTransport:
 
     def path(self, kind: KindRef, namespace: str | None, name: str | None = None) -> str:
         api_version, kind_name, plural = kind
-        known = lookup(api_version, kind_name)
+        with self._kinds_lock:
+            known = lookup(api_version, kind_name) or self._kinds.get((api_version, kind_name))
         namespaced = known[1] if known else True
         return resource_path(api_version, plural, namespace if namespaced else None, name)
 

@@ -635,3 +635,34 @@ def test_objects_cross_the_boundary_as_plain_json(emulator: EmulatorThread) -> N
     assert copy.deepcopy(obj) == obj
     assert type(obj) is dict
     cluster.close()
+
+
+def test_kinds_outside_the_table_are_found_by_discovery(emulator: EmulatorThread) -> None:
+    def declare(server: Any) -> None:
+        for plural, kind, namespaced in (
+            ("widgets", "Widget", True),
+            ("clusterwidgets", "ClusterWidget", False),
+        ):
+            server.resources[f"example.com/v1/{plural}"] = {
+                "kind": kind,
+                "namespaced": namespaced,
+                "singular": kind.lower(),
+                "verbs": ["get"],
+                "shortnames": [],
+                "categories": [],
+                "subresources": [],
+            }
+
+    emulator.script(declare)
+    cluster = kube(emulator)
+    assert cluster.transport.resolve("example.com/v1", "Widget") == ("widgets", True)
+    assert cluster.transport.resolve("example.com/v1", "ClusterWidget") == ("clusterwidgets", False)
+    assert cluster.transport.path(
+        ("example.com/v1", "ClusterWidget", "clusterwidgets"), NS, "w"
+    ) == ("/apis/example.com/v1/clusterwidgets/w")
+    with pytest.raises(ClusterError) as info:
+        cluster.get("example.com/v1", "Gadget", NS, "g")
+    assert str(info.value).startswith(
+        'cannot get example.com/v1 Gadget in "shop" (context emulated): 404 Not Found; '
+    )
+    cluster.close()
