@@ -14,6 +14,7 @@ ipFamilies) are not defaults: they differ per server and are handled by normalis
 from __future__ import annotations
 
 import copy
+import marshal
 from collections.abc import Callable
 from typing import Any
 
@@ -23,10 +24,22 @@ RULES_VERSION = "k8s-1.28/2026-11-25"
 """Version of the defaulting and normalisation rules; reports name it."""
 
 
+def copy_json(obj: Any) -> Any:
+    """A deep copy of a JSON value, several times faster than ``copy.deepcopy``.
+
+    Objects holding non-JSON values (a ``datetime`` from a YAML loader) fall back to
+    ``copy.deepcopy``.
+    """
+    try:
+        return marshal.loads(marshal.dumps(obj))
+    except ValueError:
+        return copy.deepcopy(obj)
+
+
 def _set(d: JSONDict, key: str, value: Any) -> None:
     """Fill ``d[key]`` when absent or None (the server's "if empty" check for scalars)."""
     if d.get(key) is None:
-        d[key] = copy.deepcopy(value)
+        d[key] = copy.deepcopy(value) if isinstance(value, dict | list) else value
 
 
 def _dict(d: JSONDict, key: str) -> JSONDict | None:
@@ -51,38 +64,56 @@ def image_pull_policy(image: str) -> str:
 
 
 def default_probe(probe: JSONDict) -> None:
-    _set(probe, "timeoutSeconds", 1)
-    _set(probe, "periodSeconds", 10)
-    _set(probe, "successThreshold", 1)
-    _set(probe, "failureThreshold", 3)
-    http = _dict(probe, "httpGet")
-    if http is not None:
-        _set(http, "path", "/")
-        _set(http, "scheme", "HTTP")
+    get = probe.get
+    if get("timeoutSeconds") is None:
+        probe["timeoutSeconds"] = 1
+    if get("periodSeconds") is None:
+        probe["periodSeconds"] = 10
+    if get("successThreshold") is None:
+        probe["successThreshold"] = 1
+    if get("failureThreshold") is None:
+        probe["failureThreshold"] = 3
+    http = get("httpGet")
+    if isinstance(http, dict):
+        if http.get("path") is None:
+            http["path"] = "/"
+        if http.get("scheme") is None:
+            http["scheme"] = "HTTP"
 
 
 def _default_env(container: JSONDict) -> None:
     for env in _items(container, "env"):
-        vf = _dict(env, "valueFrom")
-        if vf is not None:
-            fr = _dict(vf, "fieldRef")
-            if fr is not None:
-                _set(fr, "apiVersion", "v1")
+        vf = env.get("valueFrom")
+        if isinstance(vf, dict):
+            fr = vf.get("fieldRef")
+            if isinstance(fr, dict) and fr.get("apiVersion") is None:
+                fr["apiVersion"] = "v1"
 
 
 def default_container(c: JSONDict) -> None:
-    _set(c, "terminationMessagePath", "/dev/termination-log")
-    _set(c, "terminationMessagePolicy", "File")
-    if isinstance(c.get("image"), str):
-        _set(c, "imagePullPolicy", image_pull_policy(c["image"]))
-    _set(c, "resources", {})
-    for port in _items(c, "ports"):
-        _set(port, "protocol", "TCP")
+    # written out (rather than through _set) because it runs for every container of every
+    # desired object the diff normalises
+    get = c.get
+    if get("terminationMessagePath") is None:
+        c["terminationMessagePath"] = "/dev/termination-log"
+    if get("terminationMessagePolicy") is None:
+        c["terminationMessagePolicy"] = "File"
+    image = get("image")
+    if isinstance(image, str) and get("imagePullPolicy") is None:
+        c["imagePullPolicy"] = image_pull_policy(image)
+    if get("resources") is None:
+        c["resources"] = {}
+    ports = get("ports")
+    if isinstance(ports, list):
+        for port in ports:
+            if isinstance(port, dict) and port.get("protocol") is None:
+                port["protocol"] = "TCP"
     for probe_key in ("livenessProbe", "readinessProbe", "startupProbe"):
-        probe = _dict(c, probe_key)
-        if probe is not None:
+        probe = get(probe_key)
+        if isinstance(probe, dict):
             default_probe(probe)
-    _default_env(c)
+    if get("env") is not None:
+        _default_env(c)
 
 
 def _default_volume(v: JSONDict) -> None:
@@ -117,19 +148,32 @@ def _default_volume(v: JSONDict) -> None:
 
 
 def default_pod_spec(spec: JSONDict, *, is_pod: bool = False) -> None:
-    _set(spec, "dnsPolicy", "ClusterFirst")
-    _set(spec, "restartPolicy", "Always")
-    _set(spec, "securityContext", {})
-    _set(spec, "terminationGracePeriodSeconds", 30)
-    _set(spec, "schedulerName", "default-scheduler")
-    if spec.get("serviceAccountName") and spec.get("serviceAccount") is None:
+    get = spec.get
+    if get("dnsPolicy") is None:
+        spec["dnsPolicy"] = "ClusterFirst"
+    if get("restartPolicy") is None:
+        spec["restartPolicy"] = "Always"
+    if get("securityContext") is None:
+        spec["securityContext"] = {}
+    if get("terminationGracePeriodSeconds") is None:
+        spec["terminationGracePeriodSeconds"] = 30
+    if get("schedulerName") is None:
+        spec["schedulerName"] = "default-scheduler"
+    if get("serviceAccountName") and get("serviceAccount") is None:
         spec["serviceAccount"] = spec["serviceAccountName"]
-    if is_pod:
-        _set(spec, "enableServiceLinks", True)
-    for c in _items(spec, "containers") + _items(spec, "initContainers"):
-        default_container(c)
-    for v in _items(spec, "volumes"):
-        _default_volume(v)
+    if is_pod and get("enableServiceLinks") is None:
+        spec["enableServiceLinks"] = True
+    for list_key in ("containers", "initContainers"):
+        containers = get(list_key)
+        if isinstance(containers, list):
+            for c in containers:
+                if isinstance(c, dict):
+                    default_container(c)
+    volumes = get("volumes")
+    if isinstance(volumes, list):
+        for v in volumes:
+            if isinstance(v, dict):
+                _default_volume(v)
 
 
 def default_pod_template(template: JSONDict) -> None:
@@ -349,11 +393,11 @@ def apply_server_defaults(obj: JSONDict) -> JSONDict:
     Unknown kinds come back unchanged (a copy). Malformed parts (a list where a mapping
     belongs) are left as they are, never raised on: the diff reports them.
     """
-    out = copy.deepcopy(obj)
+    out: JSONDict = copy_json(obj)
     fn = _BY_KIND.get(str(out.get("kind")))
     if fn is not None:
         try:
             fn(out)
         except (AttributeError, TypeError):
-            return copy.deepcopy(obj)
+            return copy_json(obj)  # type: ignore[no-any-return]
     return out

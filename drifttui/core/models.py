@@ -253,6 +253,9 @@ class FieldDrift:
     note: str | None = None
     id: str = ""
     fingerprint: str = ""
+    pointer: str = ""
+    """RFC 6901 pointer of the field in the live object (in desired for ``removed``); ""
+    when unknown. SARIF locations and ignore rules written as pointers use it."""
 
     @property
     def path_str(self) -> str:
