@@ -35,6 +35,7 @@ from drifttui.core.models import (
     ResourceKey,
     ResourceStatus,
 )
+from drifttui.core.normalize import CLUSTER_SCOPED_KINDS, key_of
 from drifttui.errors import DrifttuiError, HubError
 from drifttui.hub.protocol import Hub
 
@@ -42,6 +43,8 @@ log = logging.getLogger(__name__)
 
 JSONDict = dict[str, Any]
 _WATCHED_KIND_NAMES = frozenset(k for _, k, _ in WATCHED_KINDS)
+REQUIRES_LABEL = "drifttui-requires"
+"""Units labelled ``drifttui-requires=auto-fix`` are desired only where auto-fix is on."""
 
 
 # --------------------------------------------------------------------------- events and store
@@ -120,9 +123,7 @@ class DriftStore:
 
     def items(self, env: str | None = None) -> list[DriftItem]:
         with self._lock:
-            values = [
-                i for (e, _), i in self._items.items() if env is None or e == env
-            ]
+            values = [i for (e, _), i in self._items.items() if env is None or e == env]
         values.sort(key=lambda i: (i.environment, i.key))
         return values
 
@@ -193,7 +194,7 @@ def parse_unit_document(text: str, unit: str, space: str, default_namespace: str
     meta = obj.get("metadata")
     if not isinstance(obj.get("kind"), str) or not isinstance(meta, dict) or not meta.get("name"):
         raise HubError("unit data has no kind or metadata.name", f"{space}/{unit}")
-    if obj.get("kind") not in {"Namespace", "ClusterRole", "ClusterRoleBinding"}:
+    if obj.get("kind") not in CLUSTER_SCOPED_KINDS:
         meta.setdefault("namespace", default_namespace)
     return obj
 
@@ -279,7 +280,7 @@ class Engine:
     def _recompute_all(self, st: EnvState, cause: str) -> None:
         with st.lock:
             keys = set(st.desired) | set(st.live)
-            for (env, key) in [(i.environment, i.key) for i in self.store.items(st.env.name)]:
+            for env, key in [(i.environment, i.key) for i in self.store.items(st.env.name)]:
                 if env == st.env.name:
                     keys.add(key)
             self._recompute(st, sorted(keys), cause)
@@ -301,17 +302,21 @@ class Engine:
         slugs: dict[ResourceKey, str] = {}
         errors: dict[str, str] = {}
         for unit in units:
+            if unit.labels.get(REQUIRES_LABEL) == "auto-fix" and not st.env.auto_fix:
+                continue  # e.g. the detector's patch RBAC: only installed with auto-fix on
             try:
                 obj = parse_unit_document(unit.data, unit.slug, unit.space, st.default_namespace)
             except HubError as exc:
                 errors[unit.slug] = str(exc)
                 continue
-            key = ResourceKey.of(obj, st.default_namespace)
+            key = key_of(obj, st.default_namespace)
             desired[key] = obj
             slugs[key] = unit.slug
         with st.lock:
             st.hub_error = None
-            changed = {k for k in set(desired) | set(st.desired) if desired.get(k) != st.desired.get(k)}
+            changed = {
+                k for k in set(desired) | set(st.desired) if desired.get(k) != st.desired.get(k)
+            }
             st.desired = desired
             st.units = slugs
             st.unit_errors = errors
@@ -328,7 +333,9 @@ class Engine:
             wanted = [(k, o) for k, o in st.desired.items() if not st.in_watch_scope(k)]
         for key, obj in wanted:
             try:
-                live = cluster.get(str(obj.get("apiVersion", "")), key.kind, key.namespace, key.name)
+                live = cluster.get(
+                    str(obj.get("apiVersion", "")), key.kind, key.namespace, key.name
+                )
             except DrifttuiError as exc:
                 log.warning("cannot read %s: %s", key, exc)
                 continue
@@ -366,7 +373,7 @@ class Engine:
             obj = event.obj
             if obj is None:
                 return
-            key = ResourceKey.of(obj, st.default_namespace)
+            key = key_of(obj, st.default_namespace)
             affected = {key}
             if event.type is EventType.DELETED:
                 st.live.pop(key, None)
@@ -419,7 +426,7 @@ class Engine:
             return
         with st.lock:
             st.cluster_error = None
-            st.live = {ResourceKey.of(o, st.default_namespace): o for o in objects}
+            st.live = {key_of(o, st.default_namespace): o for o in objects}
             st.listed = {k for _, k, _ in self.kinds}
         self.fetch_out_of_scope(env)
         self._recompute_all(st, "snapshot")

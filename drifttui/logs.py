@@ -68,14 +68,14 @@ class RedactingFilter(logging.Filter):
 class SeedFormatter(logging.Formatter):
     """``[drifttui] YYYY/MM/DD HH:MM:SS message`` (UTC)."""
 
-    converter = time.gmtime
+    converter = time.gmtime  # type: ignore[assignment]
 
     def __init__(self, prefix: str = "drifttui") -> None:
         super().__init__(f"[{prefix}] %(asctime)s %(message)s", datefmt="%Y/%m/%d %H:%M:%S")
 
 
 class JsonFormatter(logging.Formatter):
-    converter = time.gmtime
+    converter = time.gmtime  # type: ignore[assignment]
 
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {

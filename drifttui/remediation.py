@@ -136,7 +136,8 @@ class Remediator:
         e = self._env(env)
         if self.read_only or e.read_only:
             raise ReadOnlyError(
-                "read-only: writes are disabled", f"environment {env}",
+                "read-only: writes are disabled",
+                f"environment {env}",
                 "start without --readonly (or set read-only: false) to fix drift",
             )
 
@@ -146,8 +147,9 @@ class Remediator:
             raise DrifttuiError(f"no drift item for {key}", f"environment {env}")
         return item
 
-    def _base(self, env: str, item: DriftItem, action: str, title: str,
-              lines: tuple[str, ...]) -> Plan:
+    def _base(
+        self, env: str, item: DriftItem, action: str, title: str, lines: tuple[str, ...]
+    ) -> Plan:
         e = self._env(env)
         return Plan(
             action=action,
@@ -187,7 +189,8 @@ class Remediator:
         if desired is None or live is None or item.unit is None:
             raise DrifttuiError(
                 "nothing to accept: the object is missing from the cluster or has no unit",
-                str(key), "patch it back instead (p)",
+                str(key),
+                "patch it back instead (p)",
             )
         new = accept_live(desired, live, item)
         lines = finding_lines(item, direction="to-live")
@@ -202,14 +205,17 @@ class Remediator:
         if not revisions:
             raise DrifttuiError("unit has no revisions", f"{e.space}/{unit}")
         head = max(r.num for r in revisions)
-        target = revision if revision is not None else max(
-            (r.num for r in revisions if r.num < head), default=None
+        target = (
+            revision
+            if revision is not None
+            else max((r.num for r in revisions if r.num < head), default=None)
         )
         if target is None:
             raise DrifttuiError("no earlier revision to roll back to", f"{e.space}/{unit}")
         if target not in {r.num for r in revisions}:
-            raise DrifttuiError(f"no revision {target}", f"{e.space}/{unit}",
-                                f"revisions are 1..{head}")
+            raise DrifttuiError(
+                f"no revision {target}", f"{e.space}/{unit}", f"revisions are 1..{head}"
+            )
         old = self.engine.hub.get_unit_data(e.space, unit, target)
         cur = self.engine.hub.get_unit_data(e.space, unit)
         lines = tuple(_text_diff(cur, old))
@@ -238,8 +244,9 @@ class Remediator:
             details = plan.lines
             if not res.ok:
                 return Outcome(plan, False, True, f"dry-run refused: {res.error}", details)
-            return Outcome(plan, True, True, "server dry-run accepted the change", details,
-                           result=res.result)
+            return Outcome(
+                plan, True, True, "server dry-run accepted the change", details, result=res.result
+            )
         return Outcome(plan, True, True, plan.title, plan.lines)
 
     def execute(self, plan: Plan, *, mode: str = "manual") -> Outcome:
@@ -267,13 +274,18 @@ class Remediator:
         return outcome
 
     def _run_correction(self, plan: Plan, *, dry_run: bool) -> CorrectionResult:
-        assert plan.correction is not None and plan.key is not None
+        assert plan.correction is not None
+        assert plan.key is not None
         cluster = self.engine.clusters[plan.environment]
         c = plan.correction
         if c.action == "apply" and c.manifest is not None:
             return cluster.apply(dict(c.manifest), dry_run=dry_run)
         return cluster.patch(
-            c.api_version, plan.key.kind, plan.key.namespace, plan.key.name, c.ops,
+            c.api_version,
+            plan.key.kind,
+            plan.key.namespace,
+            plan.key.name,
+            c.ops,
             dry_run=dry_run,
         )
 
@@ -288,28 +300,45 @@ class Remediator:
         return Outcome(plan, True, False, "patched", plan.lines, result=res.result)
 
     def _execute_accept(self, plan: Plan) -> Outcome:
-        assert plan.space and plan.unit and plan.new_data is not None and plan.key
+        assert plan.space
+        assert plan.unit
+        assert plan.new_data is not None
+        assert plan.key
         description = f"Accept live values from the cluster ({plan.environment}): " + "; ".join(
             plan.lines[:3]
         )
-        unit = self.engine.hub.update_unit_data(plan.space, plan.unit, plan.new_data,
-                                                description[:500])
+        unit = self.engine.hub.update_unit_data(
+            plan.space, plan.unit, plan.new_data, description[:500]
+        )
         self.engine.load_desired(plan.environment, cause="fix")
         self._close_record(plan, "accepted", f"live values accepted into {plan.space}/{plan.unit}")
-        return Outcome(plan, True, False, f"unit {plan.unit} at revision {unit.head_revision}",
-                       plan.lines, revision=unit.head_revision)
+        return Outcome(
+            plan,
+            True,
+            False,
+            f"unit {plan.unit} at revision {unit.head_revision}",
+            plan.lines,
+            revision=unit.head_revision,
+        )
 
     def _execute_rollback(self, plan: Plan) -> Outcome:
-        assert plan.space and plan.unit and plan.revision is not None
+        assert plan.space
+        assert plan.unit
+        assert plan.revision is not None
         unit = self.engine.hub.restore_revision(
-            plan.space, plan.unit, plan.revision,
+            plan.space,
+            plan.unit,
+            plan.revision,
             f"Roll back to revision {plan.revision} (drifttui)",
         )
         self.engine.load_desired(plan.environment, cause="fix")
         details = list(plan.lines)
         key = next(
-            (k for k, slug in self.engine.state(plan.environment).units.items()
-             if slug == plan.unit),
+            (
+                k
+                for k, slug in self.engine.state(plan.environment).units.items()
+                if slug == plan.unit
+            ),
             None,
         )
         if key is not None:
@@ -322,9 +351,14 @@ class Remediator:
                         "re-applied to the cluster" if res.ok else f"re-apply failed: {res.error}"
                     )
                     self.engine.refresh_live(plan.environment, key)
-        return Outcome(plan, True, False,
-                       f"{plan.unit} restored to revision {plan.revision} as revision "
-                       f"{unit.head_revision}", tuple(details), revision=unit.head_revision)
+        return Outcome(
+            plan,
+            True,
+            False,
+            f"{plan.unit} restored to revision {plan.revision} as revision {unit.head_revision}",
+            tuple(details),
+            revision=unit.head_revision,
+        )
 
     def _close_record(self, plan: Plan, status: str, note: str) -> None:
         if self.records is None or plan.key is None:

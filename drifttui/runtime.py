@@ -36,9 +36,7 @@ def environments_for(settings: Settings, hub: Hub) -> tuple[Environment, ...]:
     """The environments to watch, by the precedence in the module doc."""
     if settings.environments_from_file:
         return settings.environments
-    explicit = any(
-        settings.sources.get(k, "default") != "default" for k in ("space", "namespace")
-    )
+    explicit = any(settings.sources.get(k, "default") != "default" for k in ("space", "namespace"))
     if explicit:
         return settings.environments
     from drifttui.hub.chain import discover_chain
@@ -151,8 +149,9 @@ def build_runtime(
         unknown = wanted - {e.name for e in envs} - {e.space for e in envs}
         if unknown:
             known = ", ".join(e.name for e in envs)
-            raise DrifttuiError(f"no environment named {', '.join(sorted(unknown))}",
-                                "--env", f"known: {known}")
+            raise DrifttuiError(
+                f"no environment named {', '.join(sorted(unknown))}", "--env", f"known: {known}"
+            )
         envs = tuple(e for e in envs if e.name in wanted or e.space in wanted)
     if clusters is None:
         from drifttui.cluster.kube import KubeCluster

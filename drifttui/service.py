@@ -26,6 +26,9 @@ from drifttui.remediation import Outcome, Remediator, autofix_decision
 
 log = logging.getLogger("drifttui")
 
+_WHOLE_ENV = ResourceKey("", "*", "", "*")
+"""Queue key meaning \"the whole environment\" (analysis runs per environment)."""
+
 
 @dataclass
 class ServiceOptions:
@@ -38,8 +41,13 @@ class ServiceOptions:
 class _Drain(threading.Thread):
     """A daemon thread draining a queue of (env, key), coalescing repeats."""
 
-    def __init__(self, name: str, handle: Callable[[str, ResourceKey], None],
-                 stop: threading.Event, debounce_s: float = 0.0) -> None:
+    def __init__(
+        self,
+        name: str,
+        handle: Callable[[str, ResourceKey], None],
+        stop: threading.Event,
+        debounce_s: float = 0.0,
+    ) -> None:
         super().__init__(name=name, daemon=True)
         self.q: queue.Queue[tuple[str, ResourceKey]] = queue.Queue()
         self.handle = handle
@@ -108,20 +116,25 @@ class Service:
             before = {f.id for f in ev.previous.counted} if ev.previous else set()
             new = [f for f in item.counted if f.id not in before]
             if ev.opened and not item.counted:
-                log.warning("⚠️  DRIFT DETECTED: %s/%s is missing from the cluster (%s)",
-                            item.key.kind, item.key.name, ev.environment)
+                log.warning(
+                    "⚠️  DRIFT DETECTED: %s/%s is missing from the cluster (%s)",
+                    item.key.kind,
+                    item.key.name,
+                    ev.environment,
+                )
             for f in new:
-                log.warning("⚠️  DRIFT DETECTED: %s (%s)", describe_finding(item, f),
-                            ev.environment)
+                log.warning("⚠️  DRIFT DETECTED: %s (%s)", describe_finding(item, f), ev.environment)
             if new or ev.opened:
                 if self.options.analyze and self.analyst is not None:
-                    self._analysis_q.put(ev.environment, ev.key)
+                    self._analysis_q.put(ev.environment, _WHOLE_ENV)
                 if self.options.auto_fix:
                     self._fix_q.put(ev.environment, ev.key)
         elif ev.closed:
             log.info("✅ In sync again: %s (%s)", ev.key, ev.environment)
-        if self.records is not None and self.options.record_drift and (
-            ev.closed or (item is not None and item.is_drifted)
+        if (
+            self.records is not None
+            and self.options.record_drift
+            and (ev.closed or (item is not None and item.is_drifted))
         ):
             self._records_q.put(ev.environment, ev.key)
 
@@ -177,8 +190,10 @@ class Service:
                 log.error("cannot load desired state for %s: %s", env, exc)
             self.engine.fetch_out_of_scope(env)
         self._threads += self.engine.start_watches(self.stop_event)
-        log.info("Informers started for %s, watching for changes...",
-                 ", ".join(sorted({k for _, k, _ in self.engine.kinds})))
+        log.info(
+            "Informers started for %s, watching for changes...",
+            ", ".join(sorted({k for _, k, _ in self.engine.kinds})),
+        )
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -215,17 +230,22 @@ class Service:
         async def metrics(_: Request) -> Response:
             return Response(self.metrics.render(), media_type=CONTENT_TYPE)
 
-        return Starlette(routes=[
-            Route("/health", health), Route("/ready", ready),
-            Route("/drift", drift), Route("/metrics", metrics),
-        ])
+        return Starlette(
+            routes=[
+                Route("/health", health),
+                Route("/ready", ready),
+                Route("/drift", drift),
+                Route("/metrics", metrics),
+            ]
+        )
 
     def serve(self, host: str, port: int) -> None:
         """Run until SIGINT/SIGTERM (uvicorn handles the signals)."""
         import uvicorn
 
-        config = uvicorn.Config(self.app(), host=host, port=port, log_level="warning",
-                                access_log=False, lifespan="off")
+        config = uvicorn.Config(
+            self.app(), host=host, port=port, log_level="warning", access_log=False, lifespan="off"
+        )
         server = uvicorn.Server(config)
         self.start()
         log.info("Serving /health, /ready, /drift and /metrics on http://%s:%d", host, port)

@@ -24,9 +24,7 @@ def environment_report(engine: Engine, env: str) -> EnvironmentReport:
     st = engine.state(env)
     items = list(engine.store.items(env))
     for slug, message in sorted(engine.unit_errors(env).items()):
-        items.append(
-            error_item(ResourceKey("", "Unit", st.env.space, slug), "", message, env)
-        )
+        items.append(error_item(ResourceKey("", "Unit", st.env.space, slug), "", message, env))
     return EnvironmentReport(
         name=env,
         space=st.env.space,

@@ -64,9 +64,12 @@ class LeaseTransport:
 
         try:
             resp = self.api.call_api(
-                path, method, body=body,
+                path,
+                method,
+                body=body,
                 header_params={"Accept": "application/json", "Content-Type": "application/json"},
-                auth_settings=["BearerToken"], _preload_content=False,
+                auth_settings=["BearerToken"],
+                _preload_content=False,
                 _request_timeout=(5, 10),
             )
         except ApiException as exc:
@@ -118,9 +121,13 @@ class LeaderElector:
             if leader:
                 self._last_renew = self.clock()
         if changed:
-            log.info("leader election: %s %s the lease %s/%s", self.identity,
-                     "acquired" if leader else "lost", self.settings.namespace,
-                     self.settings.name)
+            log.info(
+                "leader election: %s %s the lease %s/%s",
+                self.identity,
+                "acquired" if leader else "lost",
+                self.settings.namespace,
+                self.settings.name,
+            )
             if self.on_change is not None:
                 self.on_change(leader)
 
@@ -182,7 +189,11 @@ class LeaderElector:
 
     def _release(self) -> None:
         status, lease = self.transport.get()
-        if status == 200 and lease and (lease.get("spec") or {}).get("holderIdentity") == self.identity:
+        if (
+            status == 200
+            and lease
+            and (lease.get("spec") or {}).get("holderIdentity") == self.identity
+        ):
             lease["spec"]["holderIdentity"] = None
             lease["spec"]["renewTime"] = _format(0)
             self.transport.replace(lease)

@@ -1,4 +1,4 @@
-"""Placeholder until the command is built."""
+"""``drifttui`` without a subcommand: the TUI, or with ``--once`` a snapshot report."""
 
 from __future__ import annotations
 
@@ -6,10 +6,43 @@ import argparse
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    pass  # the root parser's own options (cli.snapshot_options)
 
 
 def run(args: argparse.Namespace) -> int:
+    from drifttui.config import settings_from_args
+
+    settings = settings_from_args(args)
+    if getattr(args, "once", False):
+        return run_once(args, settings)
+    return run_tui(args, settings)
+
+
+def run_once(args: argparse.Namespace, settings: object) -> int:
+    from drifttui.commands._once import take_snapshot, write_report
+    from drifttui.config import Settings
+    from drifttui.logs import setup_logging
+    from drifttui.runtime import build_runtime
+
+    assert isinstance(settings, Settings)
+    secrets = [s.reveal() for s in (settings.cub_token, settings.claude_api_key) if s]
+    setup_logging(settings.log_format, verbose=settings.verbose, secrets=secrets)
+    runtime = build_runtime(settings, env_names=args.env)
+    try:
+        names = [e.name for e in runtime.environments]
+        take_snapshot(runtime.engine, names, progress=True)
+        return write_report(args, runtime.engine, settings, names)
+    finally:
+        runtime.close()
+
+
+def run_tui(args: argparse.Namespace, settings: object) -> int:
     from drifttui.errors import DrifttuiError
 
-    raise DrifttuiError("this command is not built yet", "drifttui root")
+    try:
+        from drifttui.tui.app import run_configured  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        raise DrifttuiError(
+            "the TUI is not available in this build", hint="use --once or a subcommand"
+        ) from None
+    return int(run_configured(args, settings))
