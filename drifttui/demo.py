@@ -124,9 +124,7 @@ def build_demo(
     envs = environments_for(replace(base_settings, environments_from_file=False, sources={}), hub)
     clusters: dict[str, SimulatedCluster] = {}
     for environment in envs:
-        cluster = SimulatedCluster(
-            f"sim-{environment.name}", namespace=DEMO_NAMESPACE, clock=clock
-        )
+        cluster = SimulatedCluster(f"sim-{environment.name}", namespace=DEMO_NAMESPACE, clock=clock)
         manifests = []
         for unit in hub.list_units(environment.space, with_data=True):
             if unit.labels.get("drifttui-requires") == "auto-fix":

@@ -235,6 +235,64 @@ class Remediator:
             noop=not lines,
         )
 
+    def next_environment(self, env: str) -> Environment | None:
+        """The environment promotions from ``env`` go to (its downstream)."""
+        for st in self.engine.states.values():
+            if st.env.upstream == env:
+                return st.env
+        return None
+
+    def plan_promote(self, env: str, key: ResourceKey) -> Plan:
+        """Carry the unit declaring ``key`` from ``env`` to the next environment: upgrade its
+        downstream clone (local customisations kept) or clone it there."""
+        from drifttui.hub.chain import describe_change, plan_promotion
+
+        item = self.engine.store.get(env, key)
+        units = self.engine.state(env).units
+        unit = item.unit if item and item.unit else units.get(key)
+        if unit is None:
+            raise DrifttuiError(f"no unit declares {key}", f"environment {env}")
+        target = self.next_environment(env)
+        if target is None:
+            raise DrifttuiError(
+                f"nothing downstream of {env}",
+                f"{self._env(env).space}/{unit}",
+                "promote goes base -> dev -> staging -> prod; prod is the end of the chain",
+            )
+        source_space = self._env(env).space
+        promotion = plan_promotion(self.engine.hub, source_space, target.space, unit)
+        secret = key.kind == "Secret"
+        lines: list[str] = []
+        for pu in promotion.units:
+            if pu.action == "clone":
+                lines.append(f"{pu.target}: clone into {target.space}")
+            elif pu.action == "upgrade":
+                for c in pu.changes:
+                    lines.append(
+                        f"{pu.target}: {c.path} changes (value hidden)"
+                        if secret
+                        else f"{pu.target}: {describe_change(c)}"
+                    )
+                for path in pu.conflicts:
+                    lines.append(f"{pu.target}: {path} kept (local customisation in {target.name})")
+            elif pu.action == "skip":
+                lines.append(f"{pu.target}: skipped ({pu.reason})")
+            else:
+                lines.append(f"{pu.target}: already up to date")
+        return Plan(
+            action=PROMOTE,
+            environment=target.name,
+            title=f"Promote {unit} from {env} ({source_space}) to {target.name} ({target.space})",
+            lines=tuple(lines) or ("(nothing to promote)",),
+            key=key,
+            unit=unit,
+            space=source_space,
+            production=target.production,
+            confirm_name=unit if target.production else None,
+            target_space=target.space,
+            noop=not promotion.writes,
+        )
+
     # ----------------------------------------------------------------- preview and execute
 
     def preview(self, plan: Plan) -> Outcome:
@@ -260,6 +318,8 @@ class Remediator:
                 outcome = self._execute_accept(plan)
             elif plan.action == ROLLBACK:
                 outcome = self._execute_rollback(plan)
+            elif plan.action == PROMOTE:
+                outcome = self._execute_promote(plan)
             else:
                 raise DrifttuiError(f"unknown action {plan.action}")
         except DrifttuiError as exc:
@@ -358,6 +418,34 @@ class Remediator:
             f"{plan.unit} restored to revision {plan.revision} as revision {unit.head_revision}",
             tuple(details),
             revision=unit.head_revision,
+        )
+
+    def _execute_promote(self, plan: Plan) -> Outcome:
+        from drifttui.hub.chain import execute_promotion, plan_promotion
+
+        assert plan.space
+        assert plan.target_space
+        assert plan.unit
+        promotion = plan_promotion(self.engine.hub, plan.space, plan.target_space, plan.unit)
+        result = execute_promotion(
+            self.engine.hub,
+            promotion,
+            f"Promote {plan.unit}: {plan.space} -> {plan.target_space} (drifttui)",
+            unit=plan.unit,
+        )
+        failed = [r for r in result.results if not r.ok]
+        if plan.environment in self.engine.states:
+            self.engine.load_desired(plan.environment, cause="fix")
+        if failed:
+            return Outcome(plan, False, False, "; ".join(f"{r.unit}: {r.error}" for r in failed))
+        revs = [r.revision for r in result.results if r.revision]
+        return Outcome(
+            plan,
+            True,
+            False,
+            f"promoted {plan.unit} to {plan.target_space}",
+            plan.lines,
+            revision=revs[0] if revs else None,
         )
 
     def _close_record(self, plan: Plan, status: str, note: str) -> None:

@@ -167,3 +167,29 @@ def build_runtime(
     records = records_for(hub, envs)
     remediator = Remediator(engine, records=records, read_only=settings.read_only)
     return Runtime(settings, hub, envs, clusters, engine, remediator, records)
+
+
+def auto_fix_selector(runtime: Runtime) -> Any:
+    """``(env, item) -> bool``: does the chain's ``auto-correctable`` filter select the drift
+    record of ``item``? None when there are no drift records (the classifier alone decides).
+    The record is written first (idempotent), so the filter sees the current labels."""
+    records = runtime.records
+    if records is None:
+        return None
+    from drifttui.hub.records import record_slug
+
+    suffix = "-drift-records"
+    chain = records.space[: -len(suffix)] if records.space.endswith(suffix) else records.space
+    filters_space = f"{chain}-filters"
+    hub = runtime.hub
+
+    def selected(env: str, item: Any) -> bool:
+        records.open_or_update(env, item)
+        try:
+            units = hub.evaluate_filter(filters_space, "auto-correctable")
+        except NotFoundError:
+            log.warning("no auto-correctable filter in %s: auto-fix skipped", filters_space)
+            return False
+        return record_slug(env, item.key) in {u.slug for u in units}
+
+    return selected

@@ -95,7 +95,7 @@ def _headless(args: argparse.Namespace, settings: object) -> int:
     from drifttui.config import Settings
     from drifttui.demo import build_demo
     from drifttui.logs import setup_logging
-    from drifttui.runtime import build_analyst
+    from drifttui.runtime import auto_fix_selector, build_analyst
     from drifttui.service import Service, ServiceOptions
 
     assert isinstance(settings, Settings)
@@ -117,6 +117,7 @@ def _headless(args: argparse.Namespace, settings: object) -> int:
         records=world.runtime.records,
         analyst=build_analyst(settings),
         options=ServiceOptions(auto_fix=args.auto_fix),
+        auto_fix_filter=auto_fix_selector(world.runtime),
     )
     log.info(
         "Demo: hub %s, clusters %s",

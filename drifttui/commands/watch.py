@@ -1,15 +1,140 @@
-"""Placeholder until the command is built."""
+"""``drifttui watch``: the engine until stopped; ``--headless`` is the service."""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+
+DESCRIPTION = """\
+Watch the configured environments (Kubernetes watches, not polling) against their ConfigHub
+spaces until stopped. With --headless it runs as a service: the seed's log lines on stderr
+(--log-format json for structured logs), drift records in the hub, optional auto-fix, and
+HTTP endpoints /health (liveness), /ready (every watch listed), /drift (the current report,
+the same JSON schema as --once -o json) and /metrics (Prometheus). Without --headless it
+opens the TUI, like `drifttui` with no subcommand."""
+
+EPILOG = """\
+examples:
+  drifttui watch --headless                        service on 0.0.0.0:9090 in a pod, 127.0.0.1 here
+  drifttui watch --headless --port 9100 --log-format json
+  AUTO_FIX=true drifttui watch --headless          correct safe drift (never production)
+  drifttui watch --headless --leader-elect --lease-namespace drift-detector
+                                                   several replicas, one writer (Lease)
+  curl -s localhost:9090/drift | jq .summary       the live drift report
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument("--headless", action="store_true", help="run as a service (no TUI)")
+    parser.add_argument(
+        "--host", default=None, help="service address (default 127.0.0.1; 0.0.0.0 in a pod)"
+    )
+    parser.add_argument("--port", type=int, default=9090, help="service port (default 9090)")
+    parser.add_argument(
+        "--env",
+        action="append",
+        metavar="NAME",
+        default=None,
+        help="only these environments (repeatable)",
+    )
+    parser.add_argument(
+        "--auto-fix",
+        action="store_true",
+        default=None,
+        help="correct safe drift automatically (also AUTO_FIX=true)",
+    )
+    parser.add_argument(
+        "--no-analysis", action="store_true", help="do not run the analyst on new drift"
+    )
+    parser.add_argument("--readonly", action="store_true", help="never write")
+    parser.add_argument(
+        "--leader-elect",
+        action="store_true",
+        help="only the holder of a Lease writes (several replicas)",
+    )
+    parser.add_argument(
+        "--lease-namespace",
+        default=None,
+        help="namespace of the Lease (default: the pod's, else drift-detector)",
+    )
+    parser.add_argument("--lease-name", default="drifttui-leader", help="Lease name")
 
 
 def run(args: argparse.Namespace) -> int:
-    from drifttui.errors import DrifttuiError
+    import os
+    import threading
+    from dataclasses import replace
 
-    raise DrifttuiError("this command is not built yet", "drifttui watch")
+    from drifttui.config import settings_from_args
+    from drifttui.logs import setup_logging
+    from drifttui.runtime import auto_fix_selector, build_analyst, build_runtime
+    from drifttui.service import Service, ServiceOptions
+
+    settings = settings_from_args(args, auto_fix=args.auto_fix)
+    if not args.headless:
+        from drifttui.commands.root import run_tui
+
+        return run_tui(args, settings)
+    secrets = [s.reveal() for s in (settings.cub_token, settings.claude_api_key) if s]
+    setup_logging(settings.log_format, verbose=settings.verbose, secrets=secrets)
+    runtime = build_runtime(settings, env_names=args.env)
+    auto_fix = bool(settings.auto_fix) and not settings.read_only
+    if auto_fix:
+        for st in runtime.engine.states.values():
+            st.env = replace(st.env, auto_fix=True)
+    is_leader: Callable[[], bool] = _leader(args, runtime) if args.leader_elect else (lambda: True)
+    service = Service(
+        runtime.engine,
+        runtime.remediator,
+        records=runtime.records,
+        analyst=None if args.no_analysis else build_analyst(settings),
+        options=ServiceOptions(auto_fix=auto_fix, analyze=not args.no_analysis),
+        is_leader=is_leader,
+        auto_fix_filter=auto_fix_selector(runtime),
+    )
+    in_pod = bool(os.environ.get("KUBERNETES_SERVICE_HOST"))
+    host = args.host or ("0.0.0.0" if in_pod else "127.0.0.1")
+    stop = threading.Event()
+    try:
+        service.serve(host, args.port)
+    finally:
+        stop.set()
+        runtime.close()
+    return 0
+
+
+def _leader(args: argparse.Namespace, runtime: object) -> Callable[[], bool]:
+    import os
+    import socket
+    import threading
+
+    from drifttui.cluster.lease import LeaderElector, LeaseSettings, LeaseTransport
+    from drifttui.errors import ConfigError
+    from drifttui.runtime import Runtime
+
+    assert isinstance(runtime, Runtime)
+    clusters = list(runtime.clusters.values())
+    api_client = getattr(clusters[0], "_api", None) if clusters else None
+    if api_client is None:
+        raise ConfigError("--leader-elect needs a Kubernetes cluster", "watch --headless")
+    namespace = args.lease_namespace or _pod_namespace() or "drift-detector"
+    identity = os.environ.get("POD_NAME") or socket.gethostname()
+    elector = LeaderElector(
+        LeaseTransport(api_client, namespace, args.lease_name),
+        identity,
+        LeaseSettings(name=args.lease_name, namespace=namespace),
+    )
+    threading.Thread(
+        target=elector.run, args=(threading.Event(),), name="leader-election", daemon=True
+    ).start()
+    return elector.is_leader
+
+
+def _pod_namespace() -> str | None:
+    from pathlib import Path
+
+    p = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+    try:
+        return p.read_text().strip() or None
+    except OSError:
+        return None
