@@ -95,8 +95,12 @@ def load_configuration(
     path = kubeconfig or config.KUBE_CONFIG_DEFAULT_LOCATION
     files = [os.path.expanduser(p) for p in str(path).split(os.pathsep) if p]
     if not any(os.path.exists(f) for f in files):
-        if kubeconfig is None and context is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
-            return load_configuration(in_cluster=True)
+        if kubeconfig is None and context is None:
+            try:  # no kubeconfig anywhere: perhaps we run in a pod
+                config.load_incluster_config(client_configuration=cfg)  # type: ignore[no-untyped-call]
+                return cfg, "in-cluster", _incluster_namespace()
+            except ConfigException:
+                pass
         raise ClusterError(
             f"no kubeconfig at {path}",
             hint="set KUBECONFIG (or kubeconfig in the config file) to your cluster's kubeconfig",
