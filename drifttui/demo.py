@@ -93,6 +93,7 @@ def build_demo(
     speed: float = 1.0,
     settings: Settings | None = None,
     read_only: bool = False,
+    auto_fix: bool = False,
     stories: dict[str, Sequence[ScriptStep]] | None = None,
     on_story_step: Callable[[str, str], None] | None = None,
 ) -> DemoWorld:
@@ -121,13 +122,15 @@ def build_demo(
     base_settings = settings or load_settings(flags={"hub": str(hub_path)}, env={})
     if read_only:
         base_settings = replace(base_settings, read_only=True)
-    envs = environments_for(replace(base_settings, environments_from_file=False, sources={}), hub)
+    envs = environments_for(
+        replace(base_settings, environments_from_file=False, sources={}, auto_fix=auto_fix), hub
+    )
     clusters: dict[str, SimulatedCluster] = {}
     for environment in envs:
         cluster = SimulatedCluster(f"sim-{environment.name}", namespace=DEMO_NAMESPACE, clock=clock)
         manifests = []
         for unit in hub.list_units(environment.space, with_data=True):
-            if unit.labels.get("drifttui-requires") == "auto-fix":
+            if unit.labels.get("drifttui-requires") == "auto-fix" and not auto_fix:
                 continue
             import yaml
 

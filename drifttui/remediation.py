@@ -506,8 +506,8 @@ def autofix_decision(
         return False, "environment is read-only"
     if env.production and not env.allow_auto_fix_in_production:
         return False, "production: auto-fix not allowed (allow-auto-fix-in-production)"
-    if not item.counted:
-        return False, "nothing safe to patch (missing objects are re-created by a person)"
+    if item.status.value == "missing" or not item.counted:
+        return False, "missing objects are re-created by a person, never automatically"
     unsafe = [f.path_str for f in item.counted if not f.safe_to_autofix]
     if unsafe:
         return False, f"not safe to auto-correct: {', '.join(unsafe[:3])}"

@@ -49,33 +49,31 @@ class LeaseSettings:
 
 
 class LeaseTransport:
-    """GET/POST/PUT of one Lease object through a ``kubernetes`` ApiClient (raw JSON)."""
+    """GET/POST/PUT of one Lease object through a cluster's :class:`KubeTransport`.
 
-    def __init__(self, api_client: Any, namespace: str, name: str) -> None:
-        self.api = api_client
+    Each call returns ``(status, object)``: 200/201 with the Lease, or the API's error
+    status (404 absent, 409 lost a race) with None; 0 when the API could not be reached.
+    """
+
+    def __init__(self, transport: Any, namespace: str, name: str) -> None:
+        self.transport = transport
         self.base = f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases"
         self.name = name
         self.namespace = namespace
 
     def _call(self, method: str, path: str, body: Any = None) -> tuple[int, dict[str, Any] | None]:
-        import json
+        from drifttui.cluster.reflector import ApiError, TransportError
 
-        from kubernetes.client.exceptions import ApiException
-
+        kwargs: dict[str, Any] = {}
+        if body is not None:
+            kwargs = {"body": body, "content_type": "application/json"}
         try:
-            resp = self.api.call_api(
-                path,
-                method,
-                body=body,
-                header_params={"Accept": "application/json", "Content-Type": "application/json"},
-                auth_settings=["BearerToken"],
-                _preload_content=False,
-                _request_timeout=(5, 10),
-            )
-        except ApiException as exc:
-            return int(exc.status or 0), None
-        raw = resp[0].data if isinstance(resp, tuple) else resp.data
-        return 200, json.loads(raw) if raw else None
+            status, obj = self.transport.call_json(method, path, **kwargs)
+        except ApiError as exc:
+            return exc.status, None
+        except TransportError:
+            return 0, None
+        return (200 if status in (200, 201) else status), obj
 
     def get(self) -> tuple[int, dict[str, Any] | None]:
         return self._call("GET", f"{self.base}/{self.name}")

@@ -90,8 +90,6 @@ def _once(args: argparse.Namespace, settings: object) -> int:
 
 
 def _headless(args: argparse.Namespace, settings: object) -> int:
-    from dataclasses import replace
-
     from drifttui.config import Settings
     from drifttui.demo import build_demo
     from drifttui.logs import setup_logging
@@ -107,10 +105,8 @@ def _headless(args: argparse.Namespace, settings: object) -> int:
         settings=settings,
         speed=args.speed,
         on_story_step=lambda env, text: log.info("🎬 %s", text),
+        auto_fix=args.auto_fix,
     )
-    if args.auto_fix:
-        for st in world.engine.states.values():
-            st.env = replace(st.env, auto_fix=True)
     service = Service(
         world.engine,
         world.runtime.remediator,

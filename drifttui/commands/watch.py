@@ -114,13 +114,13 @@ def _leader(args: argparse.Namespace, runtime: object) -> Callable[[], bool]:
 
     assert isinstance(runtime, Runtime)
     clusters = list(runtime.clusters.values())
-    api_client = getattr(clusters[0], "_api", None) if clusters else None
-    if api_client is None:
+    transport = getattr(clusters[0], "transport", None) if clusters else None
+    if transport is None or not hasattr(transport, "call_json"):
         raise ConfigError("--leader-elect needs a Kubernetes cluster", "watch --headless")
     namespace = args.lease_namespace or _pod_namespace() or "drift-detector"
     identity = os.environ.get("POD_NAME") or socket.gethostname()
     elector = LeaderElector(
-        LeaseTransport(api_client, namespace, args.lease_name),
+        LeaseTransport(transport, namespace, args.lease_name),
         identity,
         LeaseSettings(name=args.lease_name, namespace=namespace),
     )

@@ -95,7 +95,7 @@ def test_clean_cluster_exits_zero(world: dict[str, Any]) -> None:
     assert res.returncode == 0, res.stdout[-800:] + res.stderr
     report = json.loads(res.stdout)
     assert report["summary"]["drifted"] == 0
-    assert report["summary"]["in_sync"] == 2
+    assert report["summary"]["inSync"] == 2
 
 
 def test_drift_by_hand_is_reported_in_every_format_then_fixed(world: dict[str, Any]) -> None:
@@ -137,11 +137,11 @@ def test_drift_by_hand_is_reported_in_every_format_then_fixed(world: dict[str, A
         for r in sarif["runs"][0]["results"]
         for loc in r["locations"]
     }
-    assert "confighub://shop-dev/web" in uris
+    assert "confighub://shop-dev/web#/spec/replicas" in uris
     cases = ET.parse(tmp / "r.xml").getroot().findall(".//testcase")
-    assert {c.get("name") for c in cases if c.find("failure") is not None} >= {
-        "Deployment/shop/web", "ConfigMap/shop/cfg"
-    } or len([c for c in cases if c.find("failure") is not None]) == 2
+    failing = {(c.get("classname"), c.get("name")) for c in cases if c.find("failure") is not None}
+    assert len(cases) == 2
+    assert {cls for cls, _ in failing} == {"dev.Deployment", "dev.ConfigMap"}
     assert "spec.replicas" in (tmp / "r.md").read_text()
 
     detailed = cli("--once", "-o", "json", "--detailed-exitcode")
