@@ -130,7 +130,9 @@ def main() -> int:
         )
 
         # 2. the whole `drifttui diff` process, desired as YAML documents and as a JSON List
+        # bytecode cached, as in an installed package (this machine sets PYTHONDONTWRITEBYTECODE)
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         out = tmp / "report.json"
 
         def run_cli(desired_file: Path) -> int:
@@ -171,7 +173,8 @@ def main() -> int:
             for label, desired_file in (("yaml", d_path), ("json", dj_path)):
                 dd_cmd = [sys.executable, str(worker), str(desired_file), str(l_path)]
                 ddp_s, _ = _best(
-                    lambda c=dd_cmd: subprocess.run(c, check=True, capture_output=True), 1
+                    lambda c=dd_cmd: subprocess.run(c, check=True, capture_output=True, env=env),
+                    1,
                 )
                 cli_s = result[f"process_{label}_s"]
                 print(

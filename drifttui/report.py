@@ -479,7 +479,8 @@ def _render_table(report: Report, analysis: Analysis | None, color: bool) -> str
             resource = str(item.key)
             extra = _markers(item)
             if item.status is ResourceStatus.ERROR:
-                rows.append((("error", resource, "-", "error", "-", "-", "-"), "error", extra))
+                notes = [" · ".join(extra)] if extra else []
+                rows.append((("error", resource, "-", "error", "-", "-", "-"), "error", notes))
                 continue
             for i, f in enumerate(item.fields):
                 label = _finding_label(f)
@@ -492,9 +493,10 @@ def _render_table(report: Report, analysis: Analysis | None, color: bool) -> str
                     *_shown_values(f, 40),
                     _who(f),
                 )
-                notes = extra if i == len(item.fields) - 1 else []
+                last = i == len(item.fields) - 1
+                notes = [" · ".join(extra)] if last and extra else []
                 v = _verdict(analysis, f)
-                if f.note:
+                if f.note and f.change is not Change.MISSING:
                     notes = [f"note: {f.note}", *notes]
                 if v is not None:
                     notes = [_verdict_text(v), *notes]
@@ -617,7 +619,7 @@ def _render_markdown(report: Report, analysis: Analysis | None) -> str:
                 if v is not None:
                     where = _md_code(f.path_str or "(object)")
                     notes.append(f"- `{item.key}` {where}: {_md(_verdict_text(v))}")
-                if f.note:
+                if f.note and f.change is not Change.MISSING:
                     notes.append(
                         f"- `{item.key}` {_md_code(f.path_str or '(object)')}: {_md(f.note)}"
                     )

@@ -116,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from drifttui.config import settings_from_args
-    from drifttui.core.diff import DiffContext, diff_objects
+    from drifttui.core.diff import DiffContext, diff_keyed
     from drifttui.core.ignore import compile_rules
     from drifttui.errors import ConfigError
     from drifttui.manifests_io import load_manifests
@@ -147,7 +147,8 @@ def run(args: argparse.Namespace) -> int:
         prices=settings.prices,
         include_unmanaged=args.include_unmanaged,
     )
-    items = diff_objects([m.obj for m in desired], [m.obj for m in live], ctx)
+    items = diff_keyed({m.key: m.obj for m in desired}, {m.key: m.obj for m in live}, ctx)
+    items.sort(key=lambda i: (i.key.group, i.key.kind, i.key.namespace, i.key.name))
     sources = {m.key: m.source for m in desired}
     now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     report = Report(

@@ -88,17 +88,46 @@ def _tree_key(raw: str) -> OwnKey | None:
 
 
 class _Node:
-    __slots__ = ("below", "children", "item", "leaf")
+    """One field of the ownership tree; its children are read from the entries' fieldsV1
+    only when a question walks through it (most objects are asked about one or two
+    paths, so the whole tree is rarely built)."""
+
+    __slots__ = ("_children", "below", "item", "leaf", "raw")
 
     def __init__(self) -> None:
-        self.children: dict[OwnKey, _Node] = {}
+        self.raw: list[tuple[int, Mapping[str, Any]]] = []  # (entry, its fieldsV1 here)
+        self._children: dict[OwnKey, _Node] | None = None
         self.leaf: set[int] = set()  # entries with ``{}`` here: they own this whole field
         self.item: set[int] = set()  # entries with ``.`` here: they own the item/map itself
         self.below: set[int] = set()  # entries owning this node or anything under it
 
+    @property
+    def children(self) -> dict[OwnKey, _Node]:
+        if self._children is None:
+            children: dict[OwnKey, _Node] = {}
+            for index, fields in self.raw:
+                for raw, sub in fields.items():
+                    if raw == ".":
+                        self.item.add(index)
+                        continue
+                    key = _tree_key(str(raw))
+                    if key is None:
+                        continue
+                    child = children.get(key)
+                    if child is None:
+                        child = children[key] = _Node()
+                    child.below.add(index)
+                    if isinstance(sub, dict) and sub:
+                        child.raw.append((index, sub))
+                    else:
+                        child.leaf.add(index)
+            self._children = children
+        return self._children
+
 
 class ManagedFields:
-    """The ownership tree of one live object, built lazily on first question."""
+    """The ownership tree of one live object, read lazily: the entries on the first
+    question, each field's children when a question walks through it."""
 
     __slots__ = ("_entries", "_has_human", "_raw", "_root")
 
@@ -155,8 +184,10 @@ class ManagedFields:
                 )
             )
             fields = entry.get("fieldsV1")
+            index = len(self._entries) - 1
+            root.below.add(index)
             if isinstance(fields, dict):
-                _insert(root, fields, len(self._entries) - 1)
+                root.raw.append((index, fields))
         self._root = root
         return root
 
@@ -201,26 +232,8 @@ class ManagedFields:
         node, _ = self._walk(path)
         if node is None:
             return []
+        node.children  # noqa: B018 - reading the children records the ``.`` markers
         return [self._entries[i] for i in sorted(node.item | node.leaf)]
-
-
-def _insert(node: _Node, fields: Mapping[str, Any], index: int) -> None:
-    node.below.add(index)
-    for raw, sub in fields.items():
-        if raw == ".":
-            node.item.add(index)
-            continue
-        key = _tree_key(str(raw))
-        if key is None:
-            continue
-        child = node.children.get(key)
-        if child is None:
-            child = node.children[key] = _Node()
-        if isinstance(sub, dict) and sub:
-            _insert(child, sub, index)
-        else:
-            child.leaf.add(index)
-            child.below.add(index)
 
 
 def pick_writer(candidates: Iterable[Attribution]) -> Attribution | None:

@@ -626,18 +626,25 @@ class _Walk:
 
 # --------------------------------------------------------------------------- fast path
 
-_KEYED_LIST_KEYS = _NAME_KEYED | {"volumeMounts", "volumeDevices", "hostAliases", "ports"}
+_KEYED_BY_NAME_OR_FIELD = _NAME_KEYED | {
+    "volumeMounts",
+    "volumeDevices",
+    "hostAliases",
+    "topologySpreadConstraints",
+}
 
 
-def _declared_subset(d: Any, lv: Any, q: bool, parent: str) -> bool:
-    """True when every field ``d`` declares holds an equal value in ``lv`` (the comparison
-    rules of the walk: canonical values, empty equals absent outside data maps), allowing
-    extra live keys and extra live items of merge-keyed lists, which without a person's
-    write are never drift. False means "not sure": the full comparison decides."""
+def _declared_subset(d: Any, lv: Any, q: bool, key: str, outer: str, kind: str) -> bool:
+    """True when every field ``d`` declares holds an equal value in ``lv`` under the walk's
+    rules (canonical values, empty equals absent outside data maps, merge-keyed lists may
+    hold extra live items, atomic lists compare whole), allowing extra live keys, which
+    without a person's write are never drift. Never looser than the walk: False means
+    "not sure" and the full comparison decides. ``key`` is the field holding ``d``,
+    ``outer`` the field holding that one (what tells container ports from other ports)."""
     if type(d) is dict:
         if type(lv) is not dict:
             return False
-        data_map = parent in DATA_MAP_KEYS
+        data_map = key in DATA_MAP_KEYS
         for k, dv in d.items():
             v = lv.get(k)
             if v is None:
@@ -646,15 +653,29 @@ def _declared_subset(d: Any, lv: Any, q: bool, parent: str) -> bool:
                 return False
             if dv == v and type(dv) is type(v):
                 continue
-            if not _declared_subset(dv, v, q or k in QUANTITY_KEYS, k):
+            if not _declared_subset(dv, v, q or k in QUANTITY_KEYS, k, key, kind):
                 return False
         return True
     if type(d) is list:
-        if type(lv) is not list or len(lv) < len(d):
+        if type(lv) is not list:
             return False
-        if len(lv) > len(d) and parent not in _KEYED_LIST_KEYS:
+        keyed = key in _KEYED_BY_NAME_OR_FIELD or (
+            key == "ports"
+            and (outer in _CONTAINER_LISTS or (kind == "Service" and outer == "spec"))
+        )
+        if not keyed:
+            return values_equal(d, lv, q)
+        if len(lv) < len(d):
             return False
-        return all(_declared_subset(a, b, q, parent) for a, b in zip(d, lv, strict=False))
+        if key == "ports" and any(
+            type(a) is not dict
+            or type(b) is not dict
+            or (a.get("protocol") or "TCP") != (b.get("protocol") or "TCP")
+            for a, b in zip(d, lv, strict=False)
+        ):
+            return False  # the protocol default is part of a port's merge key
+        pairs = zip(d, lv, strict=False)
+        return all(_declared_subset(a, b, q, key, outer, kind) for a, b in pairs)
     return values_equal(d, lv, q)
 
 
@@ -691,7 +712,7 @@ def _quietly_in_sync(desired: JSONDict, live: JSONDict, kind: str) -> bool:
             return False
         if dv == v and type(dv) is type(v):
             continue
-        if not _declared_subset(dv, v, k in QUANTITY_KEYS, k):
+        if not _declared_subset(dv, v, k in QUANTITY_KEYS, k, "", kind):
             return False
     return True
 
@@ -968,15 +989,32 @@ def diff_objects(
                         ctx.environment,
                     )
                 )
-    found = autoscalers_from(d_map.values(), ns)
-    found.update(autoscalers_from(l_map.values(), ns))
+    items.extend(diff_keyed(d_map, l_map, ctx))
+    items.sort(key=_sort_key)
+    return items
+
+
+def _sort_key(item: DriftItem) -> tuple[str, str, str, str]:
+    k = item.key
+    return (k.group, k.kind, k.namespace, k.name)
+
+
+def diff_keyed(
+    desired: Mapping[ResourceKey, Mapping[str, Any]],
+    live: Mapping[ResourceKey, Mapping[str, Any]],
+    ctx: DiffContext,
+) -> list[DriftItem]:
+    """:func:`diff_objects` for objects already keyed (an engine's store, a loader that
+    checked them): every desired key in order, then unmanaged live objects if asked.
+    Objects must be well-formed (kind and metadata.name)."""
+    ns = ctx.default_namespace
+    found = autoscalers_from(desired.values(), ns)
+    found.update(autoscalers_from(live.values(), ns))
     if found:
         ctx = dataclasses.replace(ctx, autoscalers={**found, **ctx.autoscalers})
-    for key, d in d_map.items():
-        items.append(_diff_pair(d, l_map.get(key), key, ctx))
+    items = [_diff_pair(d, live.get(key), key, ctx) for key, d in desired.items()]
     if ctx.include_unmanaged:
-        for key, lv in l_map.items():
-            if key not in d_map and _is_unmanaged_candidate(lv):
+        for key, lv in live.items():
+            if key not in desired and _is_unmanaged_candidate(lv):
                 items.append(_diff_pair(None, lv, key, ctx))
-    items.sort(key=lambda i: i.key)
     return items

@@ -206,21 +206,11 @@ def is_zero(value: Any) -> bool:
     return False
 
 
-@functools.lru_cache(maxsize=4096)
-def _quantity_of_text(text: str) -> Decimal | None:
-    return parse_quantity(text)
-
-
-def _quantity(value: Any) -> Decimal | None:
-    # the same few spellings ("250m", "0.25", "512Mi") repeat across thousands of objects
-    return _quantity_of_text(value) if isinstance(value, str) else parse_quantity(value)
-
-
 def _quantity_equal(a: Any, b: Any) -> bool:
-    qa = _quantity(a)
+    qa = parse_quantity(a)
     if qa is None:
         return False
-    qb = _quantity(b)
+    qb = parse_quantity(b)
     return qb is not None and qa == qb
 
 

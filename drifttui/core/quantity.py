@@ -6,6 +6,7 @@ binary suffixes (Ki Mi Gi Ti Pi Ei) and decimal exponents (``1e3``, ``1E-3``).
 
 from __future__ import annotations
 
+import functools
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -42,6 +43,12 @@ def parse_quantity(value: object) -> Decimal | None:
             return None
     if not isinstance(value, str):
         return None
+    return _parse_text(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_text(value: str) -> Decimal | None:
+    # the same few spellings ("250m", "512Mi") repeat across thousands of objects
     m = _RE.match(value)
     if not m:
         return None

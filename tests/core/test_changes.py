@@ -388,3 +388,15 @@ def test_fixture_like_multi_object_diff() -> None:
     assert found_all(diff_objects([d, cm], [served(d), live_cm], ctx())) == {
         ("ConfigMap", "cfg", "data.LOG_LEVEL", "changed")
     }
+
+
+def test_diff_keyed_matches_diff_objects() -> None:
+    from drifttui.core.diff import diff_keyed
+    from drifttui.core.normalize import key_of
+
+    web, api = deployment("web"), deployment("api")
+    live = served(web)
+    live["spec"]["replicas"] = 9
+    by_objects = diff_objects([web, api], [live], ctx())
+    keyed = diff_keyed({key_of(o): o for o in (web, api)}, {key_of(live): live}, ctx())
+    assert sorted(keyed, key=lambda i: i.key) == by_objects
