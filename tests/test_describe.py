@@ -42,13 +42,21 @@ def test_image_sentence_names_the_container() -> None:
 def test_secret_sentence_never_shows_values() -> None:
     f = FieldDrift(("data", "password"), Change.CHANGED, MASK, MASK, Category.SECRET, Severity.HIGH)
     text = describe_finding(make("Secret", "db", f), f)
-    assert "values hidden" in text and "password" in text
+    assert "values hidden" in text
+    assert "password" in text
 
 
 def test_added_sentence_names_who_added_it() -> None:
     who = Attribution("kubectl-label", "Update", "2026-11-25T10:00:00Z", None, True)
-    f = FieldDrift(("metadata", "labels", "debug"), Change.ADDED, None, "true", Category.LABELS,
-                   Severity.LOW, attribution=who)
+    f = FieldDrift(
+        ("metadata", "labels", "debug"),
+        Change.ADDED,
+        None,
+        "true",
+        Category.LABELS,
+        Severity.LOW,
+        attribution=who,
+    )
     assert describe_finding(make("Deployment", "api", f), f) == (
         "api: metadata.labels.debug = true added in the cluster by kubectl-label"
     )

@@ -139,6 +139,7 @@ class _Planner:
         self, desired: Mapping[str, Any], live: Mapping[str, Any], item: DriftItem
     ) -> None:
         self.desired = desired
+        self._norm: JSON = None
         self.live = live
         self.item = item
         self.is_secret = item.key.kind == "Secret" and item.key.group == ""
@@ -177,6 +178,13 @@ class _Planner:
         else:
             self._write(fd)
 
+    def _normalized(self) -> JSON:
+        if self._norm is None:
+            from drifttui.core.normalize import normalize_desired
+
+            self._norm = normalize_desired(dict(self.desired))
+        return self._norm
+
     def _desired_value(self, path: FieldPath) -> tuple[bool, JSON]:
         if path == _REPLICAS and self.item.autoscaler is not None:
             found, value = get_path(self.desired, path)
@@ -186,6 +194,10 @@ class _Planner:
                 return False, None
             return True, self.item.autoscaler.clamp(value)
         found, value = get_path(self.desired, path)
+        if not found and not self.is_secret:
+            # selectors may name defaulted keys (ports[containerPort=80,protocol=TCP]): look
+            # again in the desired object as the server would default it
+            found, value = get_path(self._normalized(), path)
         if not found and self.is_secret and len(path) == 2 and path[0] == "data":
             # The desired Secret may hold the value in stringData: the server stores base64.
             found, raw = get_path(self.desired, ("stringData", path[1]))

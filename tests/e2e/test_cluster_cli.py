@@ -111,12 +111,23 @@ def test_drift_by_hand_is_reported_in_every_format_then_fixed(world: dict[str, A
 
     emu.modify("v1", "ConfigMap", "shop", "cfg", edit, manager="kubectl-edit")
     res = cli(
-        "--once", "-o", "table", "-o", f"json={tmp / 'r.json'}", "-o", f"sarif={tmp / 'r.sarif'}",
-        "-o", f"junit={tmp / 'r.xml'}", "-o", f"markdown={tmp / 'r.md'}",
-        "-o", f"yaml={tmp / 'r.yaml'}",
+        "--once",
+        "-o",
+        "table",
+        "-o",
+        f"json={tmp / 'r.json'}",
+        "-o",
+        f"sarif={tmp / 'r.sarif'}",
+        "-o",
+        f"junit={tmp / 'r.xml'}",
+        "-o",
+        f"markdown={tmp / 'r.md'}",
+        "-o",
+        f"yaml={tmp / 'r.yaml'}",
     )
     assert res.returncode == 1, res.stderr
-    assert "web" in res.stdout and "spec.replicas" in res.stdout
+    assert "web" in res.stdout
+    assert "spec.replicas" in res.stdout
     report = json.loads((tmp / "r.json").read_text())
     schema = json.loads(
         (Path(__file__).parents[2] / "drifttui/schemas/report.schema.json").read_text()

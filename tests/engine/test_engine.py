@@ -45,7 +45,8 @@ def test_the_story_shows_up_exactly_as_scripted(world: DemoWorld) -> None:
     assert findings(world, "staging") == set()
     # the HPA's own scaling of checkout-worker is not drift
     checkout = world.engine.store.get("prod", CHECKOUT)
-    assert checkout is not None and checkout.status is ResourceStatus.IN_SYNC
+    assert checkout is not None
+    assert checkout.status is ResourceStatus.IN_SYNC
 
 
 def test_secret_values_never_reach_the_store(world: DemoWorld) -> None:
@@ -68,7 +69,8 @@ def test_watch_events_update_the_store_and_emit_one_event_per_change(
     assert item is not None
     (replicas,) = [f for f in item.counted if f.path_str == "spec.replicas"]
     assert (replicas.desired, replicas.live) == (3, 7)
-    assert replicas.attribution is not None and replicas.attribution.manager == "kubectl"
+    assert replicas.attribution is not None
+    assert replicas.attribution.manager == "kubectl"
     assert [e for e in events if e.environment != "prod"] == []
     world.clusters["prod"].scale("Deployment", NS, "backend-api", 3, manager="kubectl")
     wait_until(lambda: any(e.key == BACKEND and e.closed for e in events), what="drift closed")
@@ -80,13 +82,16 @@ def test_patch_live_puts_the_cluster_back_and_closes_the_record(world: DemoWorld
     assert records is not None
     records.open_or_update("prod", world.engine.store.get("prod", BACKEND))
     plan = rem.plan_patch("prod", BACKEND)
-    assert plan.production and plan.confirm_name == "backend-api"
+    assert plan.production
+    assert plan.confirm_name == "backend-api"
     assert "spec.replicas: 5 -> 3" in plan.lines
     preview = rem.preview(plan)
-    assert preview.ok and preview.dry_run
-    assert world.clusters["prod"].get("apps/v1", "Deployment", NS, "backend-api")["spec"][
-        "replicas"
-    ] == 5  # a dry-run writes nothing
+    assert preview.ok
+    assert preview.dry_run
+    assert (
+        world.clusters["prod"].get("apps/v1", "Deployment", NS, "backend-api")["spec"]["replicas"]
+        == 5
+    )  # a dry-run writes nothing
     outcome = rem.execute(plan)
     assert outcome.ok, outcome.message
     live = world.clusters["prod"].get("apps/v1", "Deployment", NS, "backend-api")
@@ -126,7 +131,8 @@ def test_promote_upgrades_the_downstream_unit(world: DemoWorld) -> None:
     text = hub.get_unit_data("demo-dev", "frontend-web").replace("replicas: 2", "replicas: 4")
     hub.update_unit_data("demo-dev", "frontend-web", text, "dev runs 4 replicas")
     plan = rem.plan_promote("dev", FRONTEND)
-    assert plan.environment == "staging" and plan.target_space == "demo-staging"
+    assert plan.environment == "staging"
+    assert plan.target_space == "demo-staging"
     assert any("spec.replicas" in line for line in plan.lines)
     assert rem.execute(plan).ok
     assert "replicas: 4" in hub.get_unit_data("demo-staging", "frontend-web")
@@ -138,7 +144,9 @@ def test_rollback_restores_the_chosen_revision_and_reapplies(world: DemoWorld) -
     hub, rem = world.runtime.hub, world.runtime.remediator
     original = hub.get_unit_data("demo-staging", "backend-api")
     hub.update_unit_data(
-        "demo-staging", "backend-api", original.replace("replicas: 3", "replicas: 6"),
+        "demo-staging",
+        "backend-api",
+        original.replace("replicas: 3", "replicas: 6"),
         "scale up for the sale",
     )
     world.engine.load_desired("staging")
@@ -170,17 +178,21 @@ def test_autofix_never_touches_production_and_only_safe_findings(world: DemoWorl
     dev = replace(world.engine.state("dev").env, auto_fix=True)
     backend = world.engine.store.get("prod", BACKEND)
     ok, why = autofix_decision(prod, backend, global_auto_fix=True, selected_by_filter=True)
-    assert not ok and "production" in why
+    assert not ok
+    assert "production" in why
     allowed = replace(prod, allow_auto_fix_in_production=True)
     secret = world.engine.store.get("prod", SECRET)
     ok, why = autofix_decision(allowed, secret, global_auto_fix=True, selected_by_filter=True)
-    assert not ok and "not safe" in why
+    assert not ok
+    assert "not safe" in why
     frontend_dev = world.engine.store.get("dev", FRONTEND)
     assert autofix_decision(dev, frontend_dev, global_auto_fix=True, selected_by_filter=True)[0]
-    assert not autofix_decision(dev, frontend_dev, global_auto_fix=False,
-                                selected_by_filter=True)[0]
-    assert not autofix_decision(dev, frontend_dev, global_auto_fix=True,
-                                selected_by_filter=False)[0]
+    assert not autofix_decision(dev, frontend_dev, global_auto_fix=False, selected_by_filter=True)[
+        0
+    ]
+    assert not autofix_decision(dev, frontend_dev, global_auto_fix=True, selected_by_filter=False)[
+        0
+    ]
 
 
 def test_missing_is_never_reported_before_the_first_list() -> None:
@@ -196,9 +208,9 @@ def test_missing_is_never_reported_before_the_first_list() -> None:
 
 
 def test_unit_with_bad_yaml_is_an_error_not_clean(world: DemoWorld) -> None:
-    from drifttui.snapshot import engine_report
-
     import sqlite3
+
+    from drifttui.snapshot import engine_report
 
     hub = world.runtime.hub
     hub.create_unit("demo-dev", "broken", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")
@@ -209,4 +221,5 @@ def test_unit_with_bad_yaml_is_an_error_not_clean(world: DemoWorld) -> None:
     report = engine_report(world.engine, ["dev"])
     assert report.exit_code == 2
     errors = [i for i in report.environments[0].items if i.status is ResourceStatus.ERROR]
-    assert errors and "demo-dev/broken" in (errors[0].error or "")
+    assert errors
+    assert "demo-dev/broken" in (errors[0].error or "")

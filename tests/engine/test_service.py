@@ -19,9 +19,7 @@ from drifttui.runtime import auto_fix_selector
 from drifttui.service import Service, ServiceOptions
 from tests.engine.conftest import FIXED_NOW, wait_until
 
-SCHEMA = json.loads(
-    (Path(__file__).parents[2] / "drifttui/schemas/report.schema.json").read_text()
-)
+SCHEMA = json.loads((Path(__file__).parents[2] / "drifttui/schemas/report.schema.json").read_text())
 
 
 @pytest.fixture
@@ -57,7 +55,8 @@ def test_endpoints_answer_and_drift_shows_in_metrics(
     wait_until(service.quiesce, what="queues drained")
     metrics = httpx.get(f"{base}/metrics").text
     line = next(
-        ln for ln in metrics.splitlines()
+        ln
+        for ln in metrics.splitlines()
         if ln.startswith('drifttui_drift_items{category="replicas",environment="prod"')
     )
     assert float(line.rsplit(" ", 1)[1]) == 2.0
@@ -73,8 +72,12 @@ def test_auto_fix_corrects_dev_but_never_prod(running: tuple[DemoWorld, Service,
     world, service, base = running
     world.advance_to_end()  # dev: frontend-web 2 -> 3 and a label; prod: the seed's story
     wait_until(
-        lambda: world.clusters["dev"].get("apps/v1", "Deployment", "drift-test", "frontend-web")[
-            "spec"]["replicas"] == 2,
+        lambda: (
+            world.clusters["dev"].get("apps/v1", "Deployment", "drift-test", "frontend-web")[
+                "spec"
+            ]["replicas"]
+            == 2
+        ),
         what="dev auto-fixed",
     )
     wait_until(service.quiesce, what="queues drained")
