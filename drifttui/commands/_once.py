@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from drifttui.analysis.protocol import Analysis
 from drifttui.config import Settings
+from drifttui.core.models import DriftItem
 from drifttui.engine import Engine
 from drifttui.report import Report, parse_outputs, use_color, write_outputs
 from drifttui.snapshot import engine_report
@@ -55,10 +56,14 @@ def take_snapshot(engine: Engine, envs: Sequence[str], *, progress: bool) -> Non
 
 
 def analyze(engine: Engine, settings: Settings, envs: Sequence[str]) -> Analysis:
+    return analyze_items(settings, [i for env in envs for i in engine.store.drifted(env)])
+
+
+def analyze_items(settings: Settings, items: Sequence[DriftItem]) -> Analysis:
+    """Verdicts for ``items`` (Claude with a key, else offline), logged in the seed's style."""
     from drifttui.analysis import summary_line
     from drifttui.runtime import build_analyst
 
-    items = [i for env in envs for i in engine.store.drifted(env)]
     analysis = build_analyst(settings).analyze(items)
     log.info("%s", summary_line(analysis))
     for note in analysis.notes:

@@ -72,6 +72,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also list live objects that no desired manifest declares",
     )
     g.add_argument(
+        "--analyze",
+        action="store_true",
+        help="add the analyst's verdicts (Claude with CLAUDE_API_KEY, else the offline analyst)",
+    )
+    g.add_argument(
         "--environment",
         default="local",
         metavar="NAME",
@@ -150,6 +155,11 @@ def run(args: argparse.Namespace) -> int:
     items = diff_keyed({m.key: m.obj for m in desired}, {m.key: m.obj for m in live}, ctx)
     items.sort(key=lambda i: (i.key.group, i.key.kind, i.key.namespace, i.key.name))
     sources = {m.key: m.source for m in desired}
+    analysis = None
+    if args.analyze:
+        from drifttui.commands._once import analyze_items
+
+        analysis = analyze_items(settings, [i for i in items if i.is_drifted])
     now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     report = Report(
         generated_at=now,
@@ -158,6 +168,7 @@ def run(args: argparse.Namespace) -> int:
                 name=args.environment, namespace=ns, items=tuple(items), sources=sources
             ),
         ),
+        analysis=analysis,
     )
-    write_outputs(report, outputs, sys.stdout, color=use_color(sys.stdout))
+    write_outputs(report, outputs, sys.stdout, analysis=analysis, color=use_color(sys.stdout))
     return report.exit_code
