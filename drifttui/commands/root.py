@@ -37,7 +37,10 @@ def run_once(args: argparse.Namespace, settings: object) -> int:
 
 
 def run_tui(args: argparse.Namespace, settings: object) -> int:
+    from drifttui.config import Settings
     from drifttui.errors import DrifttuiError
+
+    assert isinstance(settings, Settings)
 
     try:
         from drifttui.tui.app import run_configured  # type: ignore[import-not-found,unused-ignore]
