@@ -382,6 +382,8 @@ def parse_query(text: str, environments: Sequence[str] = ()) -> Query:
     while i < len(words):
         w = words[i]
         i += 1
+        if w == ":":
+            continue  # a command being typed
         if w.startswith(":") and len(w) > 1:
             cmd = w[1:].lower()
             if cmd in ("all", "a"):

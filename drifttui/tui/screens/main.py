@@ -151,6 +151,7 @@ class MainScreen(Screen[None]):
             placeholder="filter: words  !exclude  :env prod  :filter security-drift  "
             ":set critical-drifts  :all  :sort age",
             id="filter",
+            select_on_focus=False,
         )
         yield Footer(compact=True)
 
