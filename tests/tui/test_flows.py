@@ -77,7 +77,8 @@ async def test_patch_puts_live_back_to_desired_and_the_row_clears(world: DemoWor
         assert "debug" not in live["metadata"].get("labels", {})  # type: ignore[index]
         assert shown(app) == []
         item = world.engine.store.get("prod", BACKEND)
-        assert item is not None and item.status is ResourceStatus.IN_SYNC
+        assert item is not None
+        assert item.status is ResourceStatus.IN_SYNC
         prod = next(p for p in app.main.query_one("Pulse").lines if p.environment == "prod")  # type: ignore[attr-defined]
         assert prod.fixes == 1
 
@@ -181,7 +182,8 @@ async def test_rollback_restores_the_chosen_revision_and_reapplies_it(world: Dem
         assert isinstance(modal, RollbackScreen)
         assert [r.num for r in modal.choice.revisions] == [2, 1]
         await wait_for(pilot, lambda: 1 in modal.diffs, "the diff to revision 1")
-        assert "-  replicas: 3" in modal.diffs[1] and "+  replicas: 2" in modal.diffs[1]
+        assert "-  replicas: 3" in modal.diffs[1]
+        assert "+  replicas: 2" in modal.diffs[1]
         await pilot.press("enter")  # revision 1 is highlighted (the newest but head)
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
         assert app.screen.proposal.plans[0].revision == 1  # type: ignore[attr-defined]
