@@ -20,6 +20,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -106,7 +107,11 @@ def build_demo(
     if hub_path is None:
         tmpdir = Path(tempfile.mkdtemp(prefix="drifttui-demo-"))
         hub_path = tmpdir / "hub.db"
-    hub = SqliteHub(hub_path, author="drifttui-demo")
+    hub = SqliteHub(
+        hub_path,
+        author="drifttui-demo",
+        clock=lambda: datetime.fromtimestamp(clock(), tz=UTC),  # revisions follow the demo clock
+    )
     init_chain(hub, DEMO_PREFIX, DEMO_ENVS)
     chain = discover_chain(hub, DEMO_PREFIX)
     base = next(e for e in chain if e.is_base)

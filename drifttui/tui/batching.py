@@ -42,6 +42,13 @@ class DriftInbox:
         """The engine's subscriber: called from the thread that changed the store."""
         self.put(event.environment, event.key, event.item)
 
+    def seed(self, items: Iterable[DriftItem]) -> None:
+        """What the store held before the subscription: put where no newer event is
+        waiting (call after subscribing, so nothing falls between the two)."""
+        with self._lock:
+            for item in items:
+                self._latest.setdefault((item.environment, item.key), item)
+
     def drain(self) -> list[Change]:
         with self._lock:
             if not self._latest:

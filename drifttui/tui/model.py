@@ -20,9 +20,11 @@ Queries are what the operator types after ``/`` (k9s grammar):
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import re
 import shlex
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
@@ -448,25 +450,6 @@ def row_matches(row: DriftRow, q: Query) -> bool:
     return all(t in text for t in q.terms) and not any(t in text for t in q.excluded)
 
 
-def sort_rows(rows: list[DriftRow], sort: SortKey, env_order: Mapping[str, int]) -> None:
-    """Sort in place: severity (worst first), age (newest first), resource, env, category."""
-    big = len(env_order)
-
-    def env_i(r: DriftRow) -> int:
-        return env_order.get(r.environment, big)
-
-    if sort is SortKey.SEVERITY:
-        rows.sort(key=lambda r: (-r.severity.rank, env_i(r), r.key.name, r.key.kind, r.field))
-    elif sort is SortKey.AGE:
-        rows.sort(key=lambda r: (-(r.changed_at or 0.0), -r.severity.rank, r.key.name, r.field))
-    elif sort is SortKey.RESOURCE:
-        rows.sort(key=lambda r: (r.key.name, r.key.kind, env_i(r), r.field))
-    elif sort is SortKey.ENVIRONMENT:
-        rows.sort(key=lambda r: (env_i(r), -r.severity.rank, r.key.name, r.field))
-    else:
-        rows.sort(key=lambda r: (r.category, -r.severity.rank, env_i(r), r.key.name, r.field))
-
-
 # --------------------------------------------------------------------------- the view
 
 
@@ -498,9 +481,101 @@ class ViewChanges:
 
 
 @dataclass
+class _Tally:
+    monitored: int = 0
+    drifted: int = 0
+    findings: int = 0
+    cost: float = 0.0
+    severity: dict[Severity, int] = field(default_factory=dict)
+
+
+SortFn = Callable[[DriftRow], tuple[Any, ...]]
+
+
+def sort_key(sort: SortKey, env_order: Mapping[str, int]) -> SortFn:
+    """The order of the list as a key function (ties broken by resource and field)."""
+    big = len(env_order)
+    get = env_order.get
+    if sort is SortKey.SEVERITY:
+        return lambda r: (
+            -r.severity.rank,
+            get(r.environment, big),
+            r.key.name,
+            r.key.kind,
+            r.field,
+            r.row_key,
+        )
+    if sort is SortKey.AGE:
+        return lambda r: (
+            -(r.changed_at or 0.0),
+            -r.severity.rank,
+            r.key.name,
+            r.field,
+            r.row_key,
+        )
+    if sort is SortKey.RESOURCE:
+        return lambda r: (r.key.name, r.key.kind, get(r.environment, big), r.field, r.row_key)
+    if sort is SortKey.ENVIRONMENT:
+        return lambda r: (
+            get(r.environment, big),
+            -r.severity.rank,
+            r.key.name,
+            r.field,
+            r.row_key,
+        )
+    return lambda r: (
+        r.category,
+        -r.severity.rank,
+        get(r.environment, big),
+        r.key.name,
+        r.field,
+        r.row_key,
+    )
+
+
+def sort_rows(rows: list[DriftRow], sort: SortKey, env_order: Mapping[str, int]) -> None:
+    """Sort in place: severity (worst first), age (newest first), resource, env, category."""
+    rows.sort(key=sort_key(sort, env_order))
+
+
+def row_predicate(q: Query) -> Callable[[DriftRow], bool]:
+    """``row_matches`` for one query, specialised (a filter keystroke runs it on every row)."""
+    terms, excluded = q.terms, q.excluded
+    env, ns, in_sync = q.environment, q.namespace, q.show_in_sync
+    synced = ResourceStatus.IN_SYNC
+    if not excluded and env is None and ns is None and len(terms) <= 1:
+        if not terms:
+            return (lambda r: True) if in_sync else (lambda r: r.status is not synced)
+        t = terms[0]
+        if in_sync:
+            return lambda r: t in r.text
+        return lambda r: r.status is not synced and t in r.text
+    return lambda r: row_matches(r, q)
+
+
+def _narrows(new: Query, old: Query) -> bool:
+    """Every row ``new`` keeps, ``old`` kept too (so ``new`` can filter ``old``'s rows)."""
+    return (
+        (new.environment, new.namespace, new.hub_filter, new.hub_set, new.show_in_sync)
+        == (old.environment, old.namespace, old.hub_filter, old.hub_set, old.show_in_sync)
+        and set(old.excluded) <= set(new.excluded)
+        and all(any(t in n for n in new.terms) for t in old.terms)
+    )
+
+
+REBUILD_FRACTION = 8
+"""A batch touching more than 1/8 of the rows re-sorts them all instead of inserting."""
+
+
+@dataclass
 class DriftView:
-    """What the drift list shows: every item the UI knows, their rows, the query and the
-    order. ``visible()`` is cached until the next change."""
+    """What the drift list shows: every item the UI knows, their rows in order, the rows the
+    query keeps, and the pulse's figures.
+
+    Work is proportional to what changed: a batch inserts and removes rows in the sorted
+    list (``bisect``) and updates running totals; a filter keystroke filters the sorted rows
+    once (no sort), or only the previous result when the query narrows it.
+    """
 
     environments: Sequence[str] = ()
     items: dict[ItemKey, DriftItem] = field(default_factory=dict)
@@ -509,11 +584,28 @@ class DriftView:
     query: Query = field(default_factory=Query)
     sort: SortKey = SortKey.SEVERITY
     selector: RowSelector | None = None
+    drifted_units: dict[tuple[str, str], int] = field(default_factory=dict)
+    """Drifted resources per (environment, unit), for the tree's badges."""
+    _sorted: list[DriftRow] | None = None
     _visible: list[DriftRow] | None = None
+    _key: SortFn | None = None
+    _tally: dict[str, _Tally] = field(default_factory=dict)
+    _row_count: int = 0
 
     @property
     def env_order(self) -> dict[str, int]:
         return {e: i for i, e in enumerate(self.environments)}
+
+    @property
+    def row_count(self) -> int:
+        return self._row_count
+
+    def _sort_fn(self) -> SortFn:
+        if self._key is None:
+            self._key = sort_key(self.sort, self.env_order)
+        return self._key
+
+    # ----------------------------------------------------------------- changes
 
     def apply(
         self, changes: Iterable[tuple[str, ResourceKey, DriftItem | None]], now: float
@@ -522,14 +614,19 @@ class DriftView:
         opened: list[tuple[DriftItem, FieldDrift | None]] = []
         closed: list[ItemKey] = []
         changed: list[ItemKey] = []
+        removed_rows: list[DriftRow] = []
+        added_rows: list[DriftRow] = []
         for env, key, item in changes:
             ik = (env, key)
             before = self.items.get(ik)
             was_drifted = before is not None and before.is_drifted
+            old_rows = self.rows.get(ik, ())
             if item is None:
-                if ik in self.items:
+                if before is not None:
+                    self._count(env, before, -1)
                     del self.items[ik]
                     self.rows.pop(ik, None)
+                    removed_rows += old_rows
                     changed.append(ik)
                 if was_drifted:
                     closed.append(ik)
@@ -538,10 +635,9 @@ class DriftView:
                 item = replace(item, environment=env)
             shown = {f.id for f in before.counted} if before is not None and was_drifted else set()
             for f in item.counted:
-                fid = f.id or f"{env}|{key}|{f.path_str}"
-                self.first_seen.setdefault(fid, now)
+                self.first_seen.setdefault(f.id or f"{env}|{key}|{f.path_str}", now)
+            base = f"{env}|{key.group}|{key.kind}|{key.namespace}|{key.name}"
             if item.is_drifted:
-                base = f"{env}|{key.group}|{key.kind}|{key.namespace}|{key.name}"
                 if not item.counted:
                     self.first_seen.setdefault(base + "|missing", now)
                     if not was_drifted:
@@ -551,39 +647,116 @@ class DriftView:
             elif was_drifted:
                 closed.append(ik)
             if item.status is ResourceStatus.ERROR:
-                base = f"{env}|{key.group}|{key.kind}|{key.namespace}|{key.name}"
                 self.first_seen.setdefault(base, now)
+            if before is not None:
+                self._count(env, before, -1)
+            self._count(env, item, +1)
             self.items[ik] = item
             new_rows = rows_for_item(item, self.first_seen)
-            if self.rows.get(ik) != new_rows:
+            if old_rows != new_rows:
                 self.rows[ik] = new_rows
+                keep = set(new_rows) & set(old_rows)
+                removed_rows += [r for r in old_rows if r not in keep]
+                added_rows += [r for r in new_rows if r not in keep]
                 changed.append(ik)
-        if changed:
-            self._visible = None
+        self._row_count += len(added_rows) - len(removed_rows)
+        if removed_rows or added_rows:
+            # an item changed twice in one batch: only the net difference touches the order
+            added, removed = Counter(added_rows), Counter(removed_rows)
+            self._update_order(
+                list((removed - added).elements()), list((added - removed).elements())
+            )
+        if self.selector is not None and changes:
+            self._visible = None  # a hub filter reads the items, not only their rows
         return ViewChanges(tuple(opened), tuple(closed), tuple(changed))
 
+    def _count(self, env: str, item: DriftItem, sign: int) -> None:
+        if item.status is ResourceStatus.UNMANAGED:
+            return
+        t = self._tally.setdefault(env, _Tally())
+        t.monitored += sign
+        if not item.is_drifted:
+            return
+        t.drifted += sign
+        t.findings += sign * max(1, len(item.counted))
+        t.severity[item.severity] = t.severity.get(item.severity, 0) + sign
+        if item.monthly_cost_usd:
+            t.cost += sign * item.monthly_cost_usd
+        if item.unit:
+            uk = (env, item.unit)
+            n = self.drifted_units.get(uk, 0) + sign
+            if n:
+                self.drifted_units[uk] = n
+            else:
+                self.drifted_units.pop(uk, None)
+
+    def _update_order(self, removed: list[DriftRow], added: list[DriftRow]) -> None:
+        if self._sorted is None:
+            return
+        if (len(removed) + len(added)) * REBUILD_FRACTION > max(len(self._sorted), 64):
+            self._sorted = None
+            self._visible = None
+            return
+        key = self._sort_fn()
+        visible = self._visible
+        for r in removed:
+            _remove(self._sorted, r, key)
+            if visible is not None:
+                _remove(visible, r, key)
+        keep = self._predicate()
+        for r in added:
+            bisect.insort(self._sorted, r, key=key)
+            if visible is not None and keep(r):
+                bisect.insort(visible, r, key=key)
+
+    # ----------------------------------------------------------------- query and order
+
+    def _predicate(self) -> Callable[[DriftRow], bool]:
+        match = row_predicate(self.query)
+        sel = self.selector
+        if sel is None:
+            return match
+        items = self.items
+        return lambda r: match(r) and sel(items[r.item_key])
+
     def set_query(self, query: Query, selector: RowSelector | None = None) -> None:
+        narrower = (
+            self._visible is not None
+            and selector is self.selector
+            and (query.sort is None or query.sort is self.sort)
+            and _narrows(query, self.query)
+        )
+        previous = self._visible
         self.query = query
         self.selector = selector
-        if query.sort is not None:
-            self.sort = query.sort
-        self._visible = None
+        if query.sort is not None and query.sort is not self.sort:
+            self.set_sort(query.sort)
+            return
+        if narrower and previous is not None:
+            keep = self._predicate()
+            self._visible = [r for r in previous if keep(r)]
+        else:
+            self._visible = None
 
     def set_sort(self, sort: SortKey) -> None:
         self.sort = sort
+        self._key = None
+        self._sorted = None
         self._visible = None
 
+    def sorted_rows(self) -> list[DriftRow]:
+        if self._sorted is None:
+            out = [r for rows in self.rows.values() for r in rows]
+            out.sort(key=self._sort_fn())
+            self._sorted = out
+        return self._sorted
+
     def visible(self) -> list[DriftRow]:
+        """The rows the query keeps, in order (the same list object until it changes, so
+        the table can hold it)."""
         if self._visible is None:
-            q = self.query
-            sel = self.selector
-            out: list[DriftRow] = []
-            for ik, rows in self.rows.items():
-                if sel is not None and not sel(self.items[ik]):
-                    continue
-                out += [r for r in rows if row_matches(r, q)]
-            sort_rows(out, self.sort, self.env_order)
-            self._visible = out
+            keep = self._predicate()
+            self._visible = [r for r in self.sorted_rows() if keep(r)]
         return self._visible
 
     def item(self, ik: ItemKey) -> DriftItem | None:
@@ -591,31 +764,15 @@ class DriftView:
 
     def figures(self) -> dict[str, EnvFigures]:
         """Per environment: resources monitored, drifted, findings, by severity, cost."""
-        monitored = dict.fromkeys(self.environments, 0)
-        drifted = dict.fromkeys(self.environments, 0)
-        findings = dict.fromkeys(self.environments, 0)
-        cost = dict.fromkeys(self.environments, 0.0)
-        sev: dict[str, dict[Severity, int]] = {e: {} for e in self.environments}
-        for (env, _), item in self.items.items():
-            if item.status is ResourceStatus.UNMANAGED:
-                continue
-            monitored[env] = monitored.get(env, 0) + 1
-            if item.is_drifted:
-                drifted[env] = drifted.get(env, 0) + 1
-                findings[env] = findings.get(env, 0) + max(1, len(item.counted))
-                s = sev.setdefault(env, {})
-                s[item.severity] = s.get(item.severity, 0) + 1
-                if item.monthly_cost_usd:
-                    cost[env] = cost.get(env, 0.0) + item.monthly_cost_usd
         out = {}
-        for env in monitored:
+        for env in [*self.environments, *(e for e in self._tally if e not in self.environments)]:
+            t = self._tally.get(env, _Tally())
             by = tuple(
-                (s, sev.get(env, {}).get(s, 0))
+                (s, t.severity.get(s, 0))
                 for s in (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW)
             )
-            out[env] = EnvFigures(
-                env, monitored[env], drifted[env], findings[env], by, cost.get(env, 0.0)
-            )
+            cost = t.cost if abs(t.cost) >= 0.005 else 0.0
+            out[env] = EnvFigures(env, t.monitored, t.drifted, t.findings, by, cost)
         return out
 
     def drifted_items(self, keys: Iterable[ItemKey] | None = None) -> list[DriftItem]:
@@ -632,6 +789,18 @@ class DriftView:
             if item is not None and item.is_drifted:
                 out.append(item)
         return out
+
+
+def _remove(rows: list[DriftRow], row: DriftRow, key: SortFn) -> bool:
+    """Remove ``row`` from ``rows`` (sorted by ``key``); False when it is not there."""
+    k = key(row)
+    i = bisect.bisect_left(rows, k, key=key)
+    while i < len(rows) and key(rows[i]) == k:
+        if rows[i].row_key == row.row_key:
+            del rows[i]
+            return True
+        i += 1
+    return False
 
 
 # --------------------------------------------------------------------------- columns
@@ -709,6 +878,12 @@ class IgnoreChoice:
     silenced: int
 
 
+def _literal(text: str) -> str:
+    """``text`` as a regular expression matching only itself (Kubernetes names need few
+    escapes: ``web-1.api`` -> ``web-1\\.api``)."""
+    return re.sub(r"([.^$*+?{}\[\]\\|()])", r"\\\1", text)
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "rule"
 
@@ -730,8 +905,8 @@ def ignore_choices(
             {
                 "path": path,
                 "kind": key.kind,
-                "resourceName": re.escape(key.name),
-                "environment": re.escape(env),
+                "resourceName": _literal(key.name),
+                "environment": _literal(env),
             },
         ),
         (

@@ -4,17 +4,18 @@ a fixed clock, and Pilot helpers that wait on conditions, never on sleeps."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.worker import WorkerState
 
 from drifttui.core.models import ResourceKey
 from drifttui.demo import DemoWorld, build_demo
 from drifttui.tui.app import DrifttuiApp, make_app
+from drifttui.tui.headless import settle, wait_for
+
+__all__ = ["settle", "wait_for"]
 
 FIXED_NOW = 1_764_000_000.0  # 2025-11-24T16:00:00Z: the simulated clusters' clock
 APP_NOW = FIXED_NOW + 300.0  # the TUI's clock: five minutes later (ages read "5m")
@@ -50,43 +51,6 @@ def tui(world: DemoWorld, **options: Any) -> DrifttuiApp:
     options.setdefault("live", False)
     options.setdefault("auto_analyze", False)
     return make_app(world.runtime, clock=lambda: APP_NOW, source="embedded demo hub", **options)
-
-
-async def wait_for(
-    pilot: Pilot[Any], predicate: Callable[[], bool], what: str = "", timeout_s: float = 15.0
-) -> None:
-    """Let the app run until ``predicate`` holds (bounded)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError(f"timed out waiting for {what or predicate}")
-
-
-def _busy(app: DrifttuiApp) -> list[str]:
-    return [
-        w.name
-        for w in app.workers
-        if w.group != "watch" and w.state in (WorkerState.PENDING, WorkerState.RUNNING)
-    ]
-
-
-async def settle(pilot: Pilot[Any]) -> None:
-    """Wait until the app is loaded and idle: no worker running (watches aside), nothing
-    waiting in the inboxes, the last batch applied."""
-    app = pilot.app
-    assert isinstance(app, DrifttuiApp)
-    main = app.main
-    for _ in range(2):  # a finished worker may have posted a message that starts another
-        await wait_for(
-            pilot,
-            lambda: (
-                main.is_ready and not _busy(app) and not len(main.inbox) and not len(main.lines)
-            ),
-            "the app to settle",
-        )
-        await pilot.pause(0.1)
 
 
 async def filter_to(pilot: Pilot[Any], text: str) -> None:

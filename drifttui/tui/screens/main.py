@@ -153,7 +153,7 @@ class MainScreen(Screen[None]):
             id="filter",
             select_on_focus=False,
         )
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     @property
     def table(self) -> DriftTable:
@@ -177,6 +177,7 @@ class MainScreen(Screen[None]):
         self.set_class(s.read_only, "-read-only")
         self._install_logging()
         self._unsubscribe = s.engine.subscribe(self.inbox.put_event)
+        self.inbox.seed(s.engine.items())  # what the engine knew before the TUI opened
         self.set_interval(s.flush_interval_s, self._flush, name="flush")
         self.set_interval(s.health_interval_s, self._poll_health, name="health")
         self.set_interval(s.age_refresh_s, self._refresh_ages, name="ages")
@@ -377,16 +378,10 @@ class MainScreen(Screen[None]):
 
     def _refresh_tree_drift(self) -> None:
         spaces = {e.name: e.space for e in self.services.environments}
-        by_space: dict[str, int] = {}
-        by_unit: dict[tuple[str, str], int] = {}
-        for (env, _), item in self.view.items.items():
-            if not item.is_drifted:
-                continue
-            space = spaces.get(env, "")
-            by_space[space] = by_space.get(space, 0) + 1
-            if item.unit:
-                k = (item.space or space, item.unit)
-                by_unit[k] = by_unit.get(k, 0) + 1
+        by_space = {spaces.get(env, ""): f.drifted for env, f in self.figures.items()}
+        by_unit = {
+            (spaces.get(env, ""), unit): n for (env, unit), n in self.view.drifted_units.items()
+        }
         self.query_one(EnvTree).set_drift(by_space, by_unit)
 
     def _health(self, env: Environment) -> tuple[str, str]:

@@ -135,6 +135,9 @@ class DriftTable(ScrollView, can_focus=True):
         """Width of the ENV column: the longest environment name (set by the screen)."""
         self.paints = 0
         """Lines painted (the benchmark and tests count work, not seconds)."""
+        self.painted_at = 0.0
+        """``time.perf_counter()`` of the last repaint of the header (the benchmark's clock
+        for "keystroke to updated table")."""
 
     # ----------------------------------------------------------------- data
 
@@ -175,7 +178,7 @@ class DriftTable(ScrollView, can_focus=True):
         key = self._cursor_key
         self._rows = rows
         index = self._cursor
-        if key is not None:
+        if key is not None and not (index < len(rows) and rows[index].row_key == key):
             for i, r in enumerate(rows):
                 if r.row_key == key:
                     index = i
@@ -296,6 +299,7 @@ class DriftTable(ScrollView, can_focus=True):
         base = self.rich_style
         self._layout(width)
         if y == 0:
+            self.painted_at = time.perf_counter()
             return self._header(width, base)
         index = int(self.scroll_offset.y) + y - 1
         if index >= len(self._rows):
