@@ -88,6 +88,8 @@ def make_app(
         analyst = OfflineAnalyst(
             environments=tuple(runtime.environments), prices=runtime.settings.prices
         )
+    from drifttui.runtime import auto_fix_selector
+
     services = AppServices(
         engine=runtime.engine,
         remediator=runtime.remediator,
@@ -99,6 +101,7 @@ def make_app(
         on_ready=on_ready,
         auto_analyze=auto_analyze,
         secrets=tuple(s for s in secrets if s),
+        auto_fix_filter=auto_fix_selector(runtime),
     )
     return DrifttuiApp(services)
 
@@ -143,6 +146,7 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
         settings=settings,
         speed=float(getattr(args, "speed", 1.0) or 1.0),
         read_only=settings.read_only,
+        auto_fix=bool(getattr(args, "auto_fix", False)),
         on_story_step=lambda env, text: story.info("🎬 %s", text),
     )
     try:

@@ -97,6 +97,8 @@ class ProposalReady(Message):
 @dataclass
 class WritesFinished(Message):
     outcomes: tuple[Outcome, ...]
+    auto: bool = False
+    """True for corrections made by auto-fix (logged, counted, not notified)."""
 
 
 @dataclass

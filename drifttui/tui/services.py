@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from drifttui.analysis.protocol import Analyst
-from drifttui.core.models import Environment
+from drifttui.core.models import DriftItem, Environment
 from drifttui.engine import Engine
 from drifttui.hub.protocol import Hub
 from drifttui.hub.records import DriftRecords
@@ -40,6 +40,10 @@ class AppServices:
     age_refresh_s: float = 10.0
     secrets: Sequence[str] = field(default_factory=tuple)
     """Values the log pane never shows (tokens, keys)."""
+    auto_fix_filter: Callable[[str, DriftItem], bool] | None = None
+    """Does the chain's ``auto-correctable`` filter select this item's drift record? (None:
+    no drift records, the classifier alone decides.) Only environments with auto-fix on
+    are corrected automatically, never production unless its config allows it."""
 
     @property
     def hub(self) -> Hub:
@@ -48,6 +52,10 @@ class AppServices:
     @property
     def environments(self) -> tuple[Environment, ...]:
         return tuple(st.env for st in self.engine.states.values())
+
+    @property
+    def auto_fix(self) -> bool:
+        return not self.read_only and any(e.auto_fix and not e.read_only for e in self.environments)
 
     @property
     def read_only(self) -> bool:

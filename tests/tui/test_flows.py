@@ -3,6 +3,7 @@ the hub and the simulated clusters (what an operator would verify with kubectl a
 
 from __future__ import annotations
 
+import pytest
 import yaml
 
 from drifttui.core.models import ResourceStatus
@@ -436,3 +437,94 @@ async def test_q_quits_with_exit_code_zero(world: DemoWorld) -> None:
         await pilot.press("q")
         await pilot.pause()
     assert app.return_code == 0
+
+
+async def test_auto_fix_corrects_safe_drift_outside_production() -> None:
+    from drifttui.demo import build_demo
+    from tests.tui.conftest import FIXED_NOW
+
+    world = build_demo(clock=lambda: FIXED_NOW, auto_fix=True)
+    try:
+        world.advance_to_end()
+        app = tui(world)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            await wait_for(
+                pilot,
+                lambda: not any(r.environment == "dev" for r in app.main.table.rows),
+                "dev's drift to be corrected",
+            )
+            await settle(pilot)
+            assert live_replicas(world, "dev", "frontend-web") == 2
+            assert live_replicas(world, "prod", "backend-api") == 5  # production: a person decides
+            dev = next(p for p in app.main.query_one("Pulse").lines if p.environment == "dev")  # type: ignore[attr-defined]
+            assert (dev.fixes, dev.auto_fixes) == (2, 2)
+            assert any("Applying fix" in line for line in log_lines(app))
+    finally:
+        world.close()
+
+
+async def test_promote_a_unit_chosen_in_the_tree(world: DemoWorld) -> None:
+    from drifttui.tui.widgets.env_tree import EnvTree
+
+    doc = unit_doc(world, "demo-dev", "log-shipper")
+    doc["metadata"].setdefault("labels", {})["team"] = "platform"  # a change made in dev
+    world.runtime.hub.update_unit_data("demo-dev", "log-shipper", yaml.safe_dump(doc), "label")
+    app = tui(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        tree = app.main.query_one(EnvTree)
+        await pilot.press("shift+tab")
+        assert tree.has_focus
+        for _ in range(3):  # chain -> base -> dev
+            if tree.highlighted and tree.highlighted.environment == "dev":
+                break
+            await pilot.press("down")
+        assert tree.highlighted is not None
+        assert tree.highlighted.kind == "space"
+        await pilot.press("space")  # open dev: its units
+        for _ in range(40):
+            node = tree.highlighted
+            if node is not None and node.unit == "log-shipper":
+                break
+            await pilot.press("down")
+        assert tree.highlighted is not None
+        assert tree.highlighted.unit == "log-shipper"
+        await pilot.press("P")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "promote")
+        assert app.screen.proposal.plans[0].unit == "log-shipper"  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await settle(pilot)
+        assert unit_doc(world, "demo-staging", "log-shipper")["metadata"]["labels"]["team"] == (
+            "platform"
+        )
+
+
+async def test_nothing_repaints_while_nothing_changes(world: DemoWorld) -> None:
+    from drifttui.tui.widgets.pulse import Pulse
+
+    app = tui(world)
+    app.services.health_interval_s = 0.05
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        table, pulse = app.main.table, app.main.query_one(Pulse)
+        before = (table.paints, pulse.repaints, app.main.batches)
+        await pilot.pause(0.6)  # a dozen health polls and flushes with nothing to show
+        assert (table.paints, pulse.repaints, app.main.batches) == before
+
+
+async def test_no_color_renders_in_grey_and_keeps_every_label(
+    world: DemoWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import re
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = tui(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        svg = app.export_screenshot()
+    fills = set(re.findall(r"fill: #([0-9a-f]{6})", svg)) - {"c5c8c6"}  # the window frame
+    assert fills
+    assert all(f[0:2] == f[2:4] == f[4:6] for f in fills)  # greys only
+    for word in ("HIGH", "MED", "LOW", "snapshot", "drifted"):
+        assert word in svg  # severities and health are words, not only colours

@@ -115,6 +115,9 @@ class MainScreen(Screen[None]):
         self.inbox = DriftInbox()
         self.lines = LineInbox()
         self.fixes: dict[str, int] = {}
+        self.auto_fixes: dict[str, int] = {}
+        self._pending_fixes: dict[ItemKey, None] = {}
+        self._fixing = False
         self.history: dict[ItemKey, list[str]] = {}
         self.revisions: dict[tuple[str, str], tuple[Revision, ...]] = {}
         self.analysis: Analysis | None = None
@@ -348,6 +351,7 @@ class MainScreen(Screen[None]):
                 self._refresh_pulse()
                 self._refresh_tree_drift()
                 self._queue_records(result)
+                self._queue_auto_fix(result)
                 if (result.opened or result.closed) and self.services.auto_analyze:
                     self._schedule_analysis()
                 if not self.is_ready:
@@ -417,6 +421,7 @@ class MainScreen(Screen[None]):
                     health_state=state,
                     last_event_at=engine.state(e.name).last_event_at,
                     fixes=self.fixes.get(e.name, 0),
+                    auto_fixes=self.auto_fixes.get(e.name, 0),
                     production=e.production,
                     read_only=e.read_only,
                     accent=e.accent,
@@ -777,10 +782,16 @@ class MainScreen(Screen[None]):
         for o in ok:
             env = o.plan.environment
             self.fixes[env] = self.fixes.get(env, 0) + 1
+            if message.auto:
+                self.auto_fixes[env] = self.auto_fixes.get(env, 0) + 1
             if o.plan.key is not None:
-                self._remember((env, o.plan.key), f"{stamp} {o.plan.action}: {o.message}")
+                what = f"auto-fix {o.plan.action}" if message.auto else o.plan.action
+                self._remember((env, o.plan.key), f"{stamp} {what}: {o.message}")
         for o in failed:
             log.error("%s: %s", o.plan.title, o.message)
+        if message.auto:
+            self._refresh_pulse()
+            return
         if len(message.outcomes) == 1:
             o = message.outcomes[0]
             self.notify(
@@ -1012,6 +1023,61 @@ class MainScreen(Screen[None]):
         )
         self._show_detail()
 
+    # ----------------------------------------------------------------- auto-fix
+
+    def _queue_auto_fix(self, result: ViewChanges) -> None:
+        """Newly drifted items of environments with auto-fix on go to a worker that decides
+        as the headless service does (``remediation.autofix_decision``)."""
+        if not self.services.auto_fix:
+            return
+        envs = {e.name for e in self.services.environments if e.auto_fix and not e.read_only}
+        for item, _ in result.opened:
+            if item.environment in envs:
+                self._pending_fixes[(item.environment, item.key)] = None
+        self._start_auto_fix()
+
+    def _start_auto_fix(self) -> None:
+        if self._fixing or not self._pending_fixes or self._closing:
+            return
+        keys = list(self._pending_fixes)
+        self._pending_fixes.clear()
+        self._fixing = True
+        self.run_worker(
+            partial(self._auto_fix, keys),
+            name="auto-fix",
+            group="auto-fix",
+            thread=True,
+            exit_on_error=False,
+            description=f"auto-fix {len(keys)} resource(s)",
+        )
+
+    def _auto_fix(self, keys: list[ItemKey]) -> None:
+        from drifttui.remediation import autofix_decision
+
+        engine = self.services.engine
+        rem = self.services.remediator
+        outcomes = []
+        for env, key in keys:
+            if get_current_worker().is_cancelled:
+                break
+            item = engine.store.get(env, key)
+            if item is None or not item.is_drifted:
+                continue
+            e = engine.state(env).env
+            chooser = self.services.auto_fix_filter
+            selected = chooser(env, item) if chooser is not None else True
+            ok, reason = autofix_decision(
+                e, item, global_auto_fix=True, selected_by_filter=selected
+            )
+            if not ok:
+                log.info("auto-fix skipped for %s (%s): %s", key, env, reason)
+                continue
+            plan = rem.plan_patch(env, key)
+            log.info("🔧 Applying fix: %s", "; ".join(plan.lines) or plan.title)
+            outcomes.append(rem.execute(plan, mode="auto"))
+        if outcomes:
+            self.post_message(WritesFinished(tuple(outcomes), auto=True))
+
     # ----------------------------------------------------------------- drift records
 
     def _queue_records(self, result: ViewChanges) -> None:
@@ -1063,13 +1129,13 @@ class MainScreen(Screen[None]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker: Worker[Any] = event.worker
-        if worker.group == "records" and event.state in (
-            WorkerState.SUCCESS,
-            WorkerState.ERROR,
-            WorkerState.CANCELLED,
-        ):
+        done = (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED)
+        if worker.group == "records" and event.state in done:
             self._records_busy = False
             self.call_later(self._start_records)
+        if worker.group == "auto-fix" and event.state in done:
+            self._fixing = False
+            self.call_later(self._start_auto_fix)
         if event.state is not WorkerState.ERROR:
             return
         error = worker.error

@@ -29,6 +29,8 @@ class PulseLine:
     """ok, starting, warn or error."""
     last_event_at: float | None = None
     fixes: int = 0
+    auto_fixes: int = 0
+    """Of ``fixes``, how many auto-fix made."""
     production: bool = False
     read_only: bool = False
     accent: str | None = None
@@ -169,7 +171,8 @@ class Pulse(Widget):
             n = f.count(sev)
             style = self._style(f"pulse--{sev.value}") if n else self._style("pulse--muted")
             out.append(f" {n} {label}" if wide else f" {n}{label[0].upper()}", style)
-        out.append(f"  fixed {line.fixes}" if wide else f" ✓{line.fixes}")
+        auto = f" ({line.auto_fixes} auto)" if line.auto_fixes else ""
+        out.append(f"  fixed {line.fixes}{auto}" if wide else f" ✓{line.fixes}")
         cost = format_usd(f.monthly_cost_usd)
         out.append(f"  {cost}/mo" if wide else f" {cost}")
         out.append("  ")
