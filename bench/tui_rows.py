@@ -118,7 +118,7 @@ async def run(rows: int) -> dict[str, object]:
             main = app.main
             table = main.table
             # polling a counter the app updates while painting: no event to wait on
-            while not (table.row_count >= expected and table.painted_at > started):  # noqa: ASYNC110
+            while table.painted_rows < expected:  # noqa: ASYNC110
                 await asyncio.sleep(0.002)
             first_paint = table.painted_at - started
             while not main.is_ready:
@@ -134,6 +134,7 @@ async def run(rows: int) -> dict[str, object]:
                 deadline = sent + 5
                 while table.painted_at < sent and time.perf_counter() < deadline:  # noqa: ASYNC110
                     await asyncio.sleep(0.001)
+                assert table.painted_rows == table.row_count  # the paint showed the new rows
                 latencies.append((key, table.row_count, table.painted_at - sent))
             await pilot.press("escape")
             await pilot.pause(0.2)

@@ -178,7 +178,19 @@ def _values(item: DriftItem, f: FieldDrift) -> tuple[str, str]:
         desired = MASK if f.desired is not None else "(none)"
         live = MASK if f.live is not None else "(none)"
         return desired, live
-    return short_value(f.desired, 32), short_value(f.live, 32)
+    return _short(f.desired), _short(f.live)
+
+
+def _short(value: object, limit: int = 32) -> str:
+    """``short_value`` with fast paths for the common scalars (a first load makes tens of
+    thousands of rows)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, str) and len(value) <= limit:
+        return value
+    return short_value(value, limit)
 
 
 def _row(
@@ -230,10 +242,14 @@ def _row(
     )
 
 
-def rows_for_item(item: DriftItem, first_seen: Mapping[str, float]) -> tuple[DriftRow, ...]:
+def rows_for_item(
+    item: DriftItem,
+    first_seen: Mapping[str, float],
+    counted: tuple[FieldDrift, ...] | None = None,
+) -> tuple[DriftRow, ...]:
     """The rows of one item: one per counted finding, one for a missing object, one for an
     unreadable one, one (status in-sync) for a resource without drift. Unmanaged objects
-    (declared by no unit) have none."""
+    (declared by no unit) have none. ``counted`` is ``item.counted`` when the caller has it."""
     base = f"{item.environment}|{item.key.group}|{item.key.kind}|{item.key.namespace}|"
     base += item.key.name
     if item.status is ResourceStatus.UNMANAGED:
@@ -253,8 +269,9 @@ def rows_for_item(item: DriftItem, first_seen: Mapping[str, float]) -> tuple[Dri
                 finding_id=None,
             ),
         )
-    counted = item.counted
-    if not item.is_drifted:
+    if counted is None:
+        counted = item.counted
+    if item.status is not ResourceStatus.MISSING and not counted:
         return (
             _row(
                 item,
@@ -590,6 +607,8 @@ class DriftView:
     _visible: list[DriftRow] | None = None
     _key: SortFn | None = None
     _tally: dict[str, _Tally] = field(default_factory=dict)
+    _counted: dict[ItemKey, tuple[FieldDrift, ...]] = field(default_factory=dict)
+    """``item.counted`` per item (a property that filters the fields on every call)."""
     _row_count: int = 0
 
     @property
@@ -616,15 +635,20 @@ class DriftView:
         changed: list[ItemKey] = []
         removed_rows: list[DriftRow] = []
         added_rows: list[DriftRow] = []
+        counts = self._counted
         for env, key, item in changes:
             ik = (env, key)
             before = self.items.get(ik)
-            was_drifted = before is not None and before.is_drifted
+            before_counted = counts.get(ik, ())
+            was_drifted = before is not None and (
+                before.status is ResourceStatus.MISSING or bool(before_counted)
+            )
             old_rows = self.rows.get(ik, ())
             if item is None:
                 if before is not None:
-                    self._count(env, before, -1)
+                    self._count(env, before, before_counted, -1)
                     del self.items[ik]
+                    counts.pop(ik, None)
                     self.rows.pop(ik, None)
                     removed_rows += old_rows
                     changed.append(ik)
@@ -633,31 +657,37 @@ class DriftView:
                 continue
             if item.environment != env:
                 item = replace(item, environment=env)
-            shown = {f.id for f in before.counted} if before is not None and was_drifted else set()
-            for f in item.counted:
+            counted = item.counted
+            drifted = item.status is ResourceStatus.MISSING or bool(counted)
+            shown = {f.id for f in before_counted} if was_drifted else set()
+            for f in counted:
                 self.first_seen.setdefault(f.id or f"{env}|{key}|{f.path_str}", now)
             base = f"{env}|{key.group}|{key.kind}|{key.namespace}|{key.name}"
-            if item.is_drifted:
-                if not item.counted:
+            if drifted:
+                if not counted:
                     self.first_seen.setdefault(base + "|missing", now)
                     if not was_drifted:
                         opened.append((item, None))
                 else:
-                    opened += [(item, f) for f in item.counted if f.id not in shown]
+                    opened += [(item, f) for f in counted if f.id not in shown]
             elif was_drifted:
                 closed.append(ik)
             if item.status is ResourceStatus.ERROR:
                 self.first_seen.setdefault(base, now)
             if before is not None:
-                self._count(env, before, -1)
-            self._count(env, item, +1)
+                self._count(env, before, before_counted, -1)
+            self._count(env, item, counted, +1)
             self.items[ik] = item
-            new_rows = rows_for_item(item, self.first_seen)
+            counts[ik] = counted
+            new_rows = rows_for_item(item, self.first_seen, counted)
             if old_rows != new_rows:
                 self.rows[ik] = new_rows
-                keep = set(new_rows) & set(old_rows)
-                removed_rows += [r for r in old_rows if r not in keep]
-                added_rows += [r for r in new_rows if r not in keep]
+                if old_rows:
+                    keep = set(new_rows) & set(old_rows)
+                    removed_rows += [r for r in old_rows if r not in keep]
+                    added_rows += [r for r in new_rows if r not in keep]
+                else:
+                    added_rows += new_rows
                 changed.append(ik)
         self._row_count += len(added_rows) - len(removed_rows)
         if removed_rows or added_rows:
@@ -670,16 +700,20 @@ class DriftView:
             self._visible = None  # a hub filter reads the items, not only their rows
         return ViewChanges(tuple(opened), tuple(closed), tuple(changed))
 
-    def _count(self, env: str, item: DriftItem, sign: int) -> None:
+    def _count(self, env: str, item: DriftItem, counted: tuple[FieldDrift, ...], sign: int) -> None:
         if item.status is ResourceStatus.UNMANAGED:
             return
         t = self._tally.setdefault(env, _Tally())
         t.monitored += sign
-        if not item.is_drifted:
+        if item.status is not ResourceStatus.MISSING and not counted:
             return
         t.drifted += sign
-        t.findings += sign * max(1, len(item.counted))
-        t.severity[item.severity] = t.severity.get(item.severity, 0) + sign
+        t.findings += sign * max(1, len(counted))
+        if counted:
+            severity = max((f.severity for f in counted), key=lambda s: s.rank)
+        else:
+            severity = Severity.HIGH
+        t.severity[severity] = t.severity.get(severity, 0) + sign
         if item.monthly_cost_usd:
             t.cost += sign * item.monthly_cost_usd
         if item.unit:

@@ -27,7 +27,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from drifttui.analysis.protocol import Analysis
 from drifttui.core.describe import describe_finding
-from drifttui.core.models import DriftItem, Environment, ResourceKey
+from drifttui.core.models import DriftItem, Environment, FieldDrift, ResourceKey
 from drifttui.errors import DrifttuiError, HubError
 from drifttui.hub.protocol import Revision
 from drifttui.remediation import Plan, ReadOnlyError
@@ -90,10 +90,22 @@ SORT_COLUMN = {
     SortKey.AGE: "age",
 }
 WATCH_RESTART_S = (1.0, 2.0, 5.0, 10.0, 30.0)
+MAX_LOGGED = 25
+"""Log lines per batch for opened (or closed) drift; the rest is one summary line."""
 ANALYSIS_PLACEHOLDER = (
     "### Analysis\n\nPress **c** to ask {analyst} about the drift shown (or the marked rows). "
     "New drift is analysed automatically.\n"
 )
+
+
+HistoryEntry = str | tuple[str, DriftItem, FieldDrift | None]
+"""A line of an item's history, or (time, item, finding) for drift seen (described late)."""
+
+
+def _sentence(item: DriftItem, finding: FieldDrift | None) -> str:
+    if finding is None:
+        return f"{item.key.kind}/{item.key.name} is missing from the cluster"
+    return describe_finding(item, finding)
 
 
 def _short(text: str, limit: int = 48) -> str:
@@ -118,7 +130,7 @@ class MainScreen(Screen[None]):
         self.auto_fixes: dict[str, int] = {}
         self._pending_fixes: dict[ItemKey, None] = {}
         self._fixing = False
-        self.history: dict[ItemKey, list[str]] = {}
+        self.history: dict[ItemKey, list[HistoryEntry]] = {}
         self.revisions: dict[tuple[str, str], tuple[Revision, ...]] = {}
         self.analysis: Analysis | None = None
         self.loaded: set[str] = set()
@@ -331,6 +343,8 @@ class MainScreen(Screen[None]):
     # ----------------------------------------------------------------- batches
 
     def _flush(self) -> None:
+        if not self.services.live and not self.is_ready:
+            return  # listing once: show the whole first load at once, in a stable order
         changes = self.inbox.drain()
         lines = self.lines.drain()
         if changes or lines:
@@ -359,23 +373,42 @@ class MainScreen(Screen[None]):
         self.batches += 1
 
     def _note_changes(self, result: ViewChanges, now: float) -> None:
+        """The seed's log lines (at most ``MAX_LOGGED`` per batch: a first load of ten
+        thousand findings gets a count, not ten thousand lines) and each item's history."""
         stamp = format_clock(now)
-        for item, finding in result.opened:
-            env = item.environment
-            if finding is None:
-                text = f"{item.key.kind}/{item.key.name} is missing from the cluster"
-            else:
-                text = describe_finding(item, finding)
-            log.warning("⚠️  DRIFT DETECTED: %s (%s)", text, env)
-            self._remember((env, item.key), f"{stamp} drift: {text}")
-        for ik in result.closed:
-            log.info("✅ In sync again: %s (%s)", ik[1], ik[0])
+        for n, (item, finding) in enumerate(result.opened):
+            if n < MAX_LOGGED:
+                log.warning(
+                    "⚠️  DRIFT DETECTED: %s (%s)", _sentence(item, finding), item.environment
+                )
+            self._remember((item.environment, item.key), (stamp, item, finding))
+        if len(result.opened) > MAX_LOGGED:
+            more = len(result.opened) - MAX_LOGGED
+            log.warning("⚠️  DRIFT DETECTED: %d more finding(s): see the drift list", more)
+        for n, ik in enumerate(result.closed):
+            if n < MAX_LOGGED:
+                log.info("✅ In sync again: %s (%s)", ik[1], ik[0])
             self._remember(ik, f"{stamp} in sync again")
+        if len(result.closed) > MAX_LOGGED:
+            log.info("✅ %d more resource(s) in sync again", len(result.closed) - MAX_LOGGED)
 
-    def _remember(self, ik: ItemKey, line: str) -> None:
+    def _remember(self, ik: ItemKey, entry: HistoryEntry) -> None:
+        """Add to the item's history (a drift entry is described when shown: a first load
+        of ten thousand findings costs no sentences)."""
         lines = self.history.setdefault(ik, [])
-        lines.append(line)
-        del lines[:-20]
+        lines.append(entry)
+        if len(lines) > 20:
+            del lines[:-20]
+
+    def _history(self, ik: ItemKey) -> tuple[str, ...]:
+        out = []
+        for entry in self.history.get(ik, ()):
+            if isinstance(entry, str):
+                out.append(entry)
+            else:
+                stamp, item, finding = entry
+                out.append(f"{stamp} drift: {_sentence(item, finding)}")
+        return tuple(out)
 
     def _refresh_list(self) -> None:
         self.table.set_rows(self.view.visible())
@@ -466,7 +499,7 @@ class MainScreen(Screen[None]):
         return DetailData(
             item=item,
             environment=env,
-            history=tuple(self.history.get(row.item_key, ())),
+            history=self._history(row.item_key),
             revisions=revisions,
             verdicts=verdicts,
             now=self.services.clock(),

@@ -138,6 +138,8 @@ class DriftTable(ScrollView, can_focus=True):
         self.painted_at = 0.0
         """``time.perf_counter()`` of the last repaint of the header (the benchmark's clock
         for "keystroke to updated table")."""
+        self.painted_rows = 0
+        """How many rows the list held at that repaint."""
 
     # ----------------------------------------------------------------- data
 
@@ -300,6 +302,7 @@ class DriftTable(ScrollView, can_focus=True):
         self._layout(width)
         if y == 0:
             self.painted_at = time.perf_counter()
+            self.painted_rows = len(self._rows)
             return self._header(width, base)
         index = int(self.scroll_offset.y) + y - 1
         if index >= len(self._rows):
