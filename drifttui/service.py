@@ -249,7 +249,23 @@ class Service:
         server = uvicorn.Server(config)
         self.start()
         log.info("Serving /health, /ready, /drift and /metrics on http://%s:%d", host, port)
+        _graceful_signals()
         try:
             server.run()
+        except KeyboardInterrupt:
+            pass  # SIGINT/SIGTERM: uvicorn shut down cleanly and re-raised the signal
         finally:
             self.stop()
+        log.info("Stopped")
+
+
+def _graceful_signals() -> None:
+    """Make SIGTERM end the process like SIGINT (a KeyboardInterrupt after uvicorn's own
+    graceful shutdown), so a pod's stop and Ctrl-C both exit 0."""
+    import signal
+
+    def _interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
