@@ -13,7 +13,10 @@ priority over the fallbacks defined here. What we add, in the tests only:
 - PATCH by JSON patch (the ``jsonpatch`` library kmock already uses), merge patch and
   server-side apply, with ``dryRun=All`` and a managedFields entry per ``fieldManager``;
 - ``pause_watches()`` (silent streams while writes go on) and ``cut_watch()`` (a watch that
-  delivers N events and then loses its TCP connection).
+  delivers N events and then loses its TCP connection);
+- ``coordination.k8s.io/v1`` Leases (beside the watched kinds) and PUT (replace) with the API
+  server's optimistic concurrency: a body whose ``metadata.resourceVersion`` is not the
+  current one answers 409 Conflict, an absent object 404 (leader election).
 
 The official client is blocking, so the server runs on its own event loop in a thread
 (:class:`EmulatorThread`); tests change objects through its thread-safe helpers, the way a
@@ -38,6 +41,10 @@ from kubernetes import client as k8s_client
 from drifttui.cluster.protocol import WATCHED_KINDS
 
 Obj = dict[str, Any]
+
+EXTRA_KINDS = (("coordination.k8s.io/v1", "Lease", "leases"),)
+"""Kinds served beside the watched ones (leader election's Lease)."""
+SERVED_KINDS = (*WATCHED_KINDS, *EXTRA_KINDS)
 
 
 def _merge(target: Any, patch: Any) -> Any:
@@ -85,16 +92,18 @@ class EmulatedApiServer(kmock.KubernetesEmulator):  # type: ignore[misc]
         self.cutting = 0  # open watches that will be cut after more events
         self.watch_versions: list[str] = []  # resourceVersion each watch asked for
         self.changed: asyncio.Condition | None = None
-        for api, kind, plural in WATCHED_KINDS:
+        for api, kind, plural in SERVED_KINDS:
             self.resources[f"{api}/{plural}"] = {
                 "kind": kind,
                 "namespaced": True,
                 "singular": kind.lower(),
-                "verbs": ["list", "watch", "get", "create", "patch", "delete"],
+                "verbs": ["list", "watch", "get", "create", "update", "patch", "delete"],
                 "shortnames": [],
                 "categories": [],
                 "subresources": [],
             }
+        # kmock guesses no action for PUT on a named object: serve it by method
+        self.fallback["put"] << self._serve_replace
 
     # ----------------------------------------------------------------- plumbing
 
@@ -130,7 +139,7 @@ class EmulatedApiServer(kmock.KubernetesEmulator):  # type: ignore[misc]
         return out
 
     def _kind_of(self, resource: Any) -> tuple[str, str]:
-        for api, kind, plural in WATCHED_KINDS:
+        for api, kind, plural in SERVED_KINDS:
             if kmock.resource(f"{api}/{plural}") == resource:
                 return api, kind
         raise ApiStatusError(404, "NotFound", f"unknown resource {resource}")
@@ -380,6 +389,38 @@ class EmulatedApiServer(kmock.KubernetesEmulator):  # type: ignore[misc]
     async def _serve_delete(self, request: Any) -> Any:
         return await self.remove(request.resource, request.namespace, request.name)
 
+    async def _serve_replace(self, request: Any) -> Any:
+        """PUT: replace the whole object, conditional on ``metadata.resourceVersion`` when the
+        body carries one (as the API server does; Leases always carry one)."""
+        if request.resource is None or not request.name:
+            raise ApiStatusError(405, "MethodNotAllowed", "PUT needs a named object")
+        _, kind = self._kind_of(request.resource)
+        obj = request.data
+        if not isinstance(obj, dict) or not isinstance(obj.get("metadata"), dict):
+            raise ApiStatusError(400, "BadRequest", "the body is not an object with metadata")
+        name = obj["metadata"].get("name")
+        if name != request.name:
+            raise ApiStatusError(
+                400, "BadRequest", f"the name of the object ({name}) does not match the URL"
+            )
+        old = self.current(request.resource, request.namespace, request.name)
+        if old is None:
+            raise ApiStatusError(404, "NotFound", f'{kind.lower()}s "{name}" not found')
+        wanted = str(obj["metadata"].get("resourceVersion") or "")
+        if wanted and wanted != old["metadata"].get("resourceVersion"):
+            raise ApiStatusError(
+                409,
+                "Conflict",
+                f'Operation cannot be fulfilled on {kind.lower()}s "{name}": the object has been '
+                "modified; please apply your changes to the latest version and try again",
+            )
+        manager = request.params.get("fieldManager", "kube-controller")
+        dry_run = request.params.get("dryRun") == "All"
+        new = await self.write(
+            request.resource, request.namespace, obj, manager=manager, dry_run=dry_run
+        )
+        return kmock.Response(status=200, payload=new)
+
 
 class EmulatorThread:
     """An :class:`EmulatedApiServer` on 127.0.0.1 (free port), its loop in a thread."""
@@ -438,7 +479,7 @@ class EmulatorThread:
 
     @staticmethod
     def resource(api: str, kind: str) -> Any:
-        for a, k, plural in WATCHED_KINDS:
+        for a, k, plural in SERVED_KINDS:
             if (a, k) == (api, kind):
                 return kmock.resource(f"{a}/{plural}")
         raise KeyError(kind)
