@@ -91,7 +91,7 @@ class EmulatedApiServer(kmock.KubernetesEmulator):  # type: ignore[misc]
         self.bookmarks_sent = 0
         self.cutting = 0  # open watches that will be cut after more events
         self.watch_versions: list[str] = []  # resourceVersion each watch asked for
-        self.changed: asyncio.Condition | None = None
+        self.changed: asyncio.Event | None = None
         for api, kind, plural in SERVED_KINDS:
             self.resources[f"{api}/{plural}"] = {
                 "kind": kind,
@@ -112,15 +112,18 @@ class EmulatedApiServer(kmock.KubernetesEmulator):  # type: ignore[misc]
         # so a scripted reaction (a 403, a conflict) really prevents the change.
         return await kmock.KubernetesScaffold._handle(self, request)
 
-    def _cond(self) -> asyncio.Condition:
+    def _changed(self) -> asyncio.Event:
+        """Set at the next change. An event per generation rather than an asyncio.Condition:
+        a watch handler cancelled (its client gone) inside ``wait_for(cond.wait())`` can leave
+        the condition's lock held by an orphaned task on Python 3.11, and every later write
+        would wait on it forever."""
         if self.changed is None:
-            self.changed = asyncio.Condition()
+            self.changed = asyncio.Event()
         return self.changed
 
     async def _notify(self) -> None:
-        cond = self._cond()
-        async with cond:
-            cond.notify_all()
+        changed, self.changed = self._changed(), asyncio.Event()
+        changed.set()
 
     def _key(self, resource: Any, namespace: str | None, name: str) -> tuple[Any, str | None, str]:
         return (resource, namespace, name)
@@ -283,8 +286,8 @@ class EmulatedApiServer(kmock.KubernetesEmulator):  # type: ignore[misc]
             }
             return
         cursor, sent = since, 0
-        cond = self._cond()
         while True:
+            changed = self._changed()  # before looking: a change from here on wakes us
             if self.drops != drops:
                 request._raw_request.transport.abort()
                 return
@@ -307,14 +310,13 @@ class EmulatedApiServer(kmock.KubernetesEmulator):  # type: ignore[misc]
             now = time.monotonic()
             if now >= deadline:
                 return
-            async with cond:
-                try:
-                    await asyncio.wait_for(
-                        cond.wait(), timeout=min(self.bookmark_interval_s, deadline - now)
-                    )
-                    continue
-                except TimeoutError:
-                    pass
+            try:
+                await asyncio.wait_for(
+                    changed.wait(), timeout=min(self.bookmark_interval_s, deadline - now)
+                )
+                continue
+            except TimeoutError:
+                pass
             if bookmarks and not self.paused:
                 if not self._pending(request, cursor):
                     cursor = max(cursor, self.rv)
