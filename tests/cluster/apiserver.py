@@ -492,6 +492,24 @@ class EmulatorThread:
         result: Obj = self.call(self.server.write, res, ns, obj, manager=manager, created=True)
         return result
 
+    def load(self, objects: list[Obj]) -> None:
+        """Store ready-made objects as they are (their managedFields and status included),
+        each with a new resourceVersion, without watch events: the state a LIST would find
+        (benchmarks seed thousands of objects this way)."""
+
+        async def run() -> None:
+            server = self.server
+            for obj in objects:
+                meta = obj["metadata"]
+                res = self.resource(obj["apiVersion"], obj["kind"])
+                server.rv += 1
+                meta["resourceVersion"] = str(server.rv)
+                meta.setdefault("uid", f"uid-{meta['name']}-{server.rv}")
+                server._objects[(res, meta.get("namespace"), meta["name"])] = obj
+            await server._notify()
+
+        self.call(run)
+
     def modify(
         self, api: str, kind: str, namespace: str, name: str, change: Callable[[Obj], None],
         manager: str = "kubectl-edit",
