@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from drifttui.cluster.protocol import (
     WATCHED_KINDS,
@@ -154,6 +154,11 @@ class EnvState:
     loaded: bool = False
     last_event_at: float | None = None
     lock: threading.RLock = field(default_factory=threading.RLock)
+    parsed: dict[str, tuple[str, JSONDict]] = field(default_factory=dict)
+    """unit slug -> (its data, the object parsed from it): unchanged units are not parsed
+    again when the space is read again."""
+    ctx: DiffContext | None = None
+    """The diff context, built once and kept until the units or an autoscaler change."""
 
     @property
     def default_namespace(self) -> str:
@@ -179,6 +184,12 @@ class EnvState:
 
 def parse_unit_document(text: str, unit: str, space: str, default_namespace: str) -> JSONDict:
     """The Kubernetes object a unit holds; HubError naming the unit when it is not one."""
+    return _with_namespace(parse_unit_object(text, unit, space), default_namespace)
+
+
+def parse_unit_object(text: str, unit: str, space: str) -> JSONDict:
+    """The object as the unit's data has it (no namespace filled in); HubError naming the
+    unit when it is not one Kubernetes object."""
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -194,9 +205,22 @@ def parse_unit_document(text: str, unit: str, space: str, default_namespace: str
     meta = obj.get("metadata")
     if not isinstance(obj.get("kind"), str) or not isinstance(meta, dict) or not meta.get("name"):
         raise HubError("unit data has no kind or metadata.name", f"{space}/{unit}")
+    return obj
+
+
+def _with_namespace(obj: JSONDict, default_namespace: str) -> JSONDict:
+    meta = obj["metadata"]
     if obj.get("kind") not in CLUSTER_SCOPED_KINDS:
         meta.setdefault("namespace", default_namespace)
     return obj
+
+
+class DocumentCache(Protocol):
+    """Objects parsed from unit data, by that data (``drifttui.document_cache``)."""
+
+    def get(self, data: str) -> JSONDict | None: ...
+
+    def put(self, data: str, obj: JSONDict) -> None: ...
 
 
 # --------------------------------------------------------------------------- the engine
@@ -215,8 +239,10 @@ class Engine:
         prices: Prices | None = None,
         clock: Callable[[], float] = time.time,
         kinds: Sequence[tuple[str, str, str]] = WATCHED_KINDS,
+        document_cache: DocumentCache | None = None,
     ) -> None:
         self.environments = tuple(environments)
+        self.document_cache = document_cache
         self.hub = hub
         self.clusters = dict(clusters)
         self.ignore_rules = ignore_rules
@@ -245,15 +271,19 @@ class Engine:
         return self.store.subscribe(fn)
 
     def _ctx(self, st: EnvState) -> DiffContext:
-        return DiffContext(
-            environment=st.env.name,
-            default_namespace=st.default_namespace,
-            ignore_rules=self.ignore_rules,
-            autoscalers=st.autoscalers(),
-            prices=self.prices,
-            space=st.env.space,
-            units=dict(st.units),
-        )
+        """The environment's diff context (call with ``st.lock`` held). Built once, not per
+        event: finding the autoscalers walks every object."""
+        if st.ctx is None:
+            st.ctx = DiffContext(
+                environment=st.env.name,
+                default_namespace=st.default_namespace,
+                ignore_rules=self.ignore_rules,
+                autoscalers=st.autoscalers(),
+                prices=self.prices,
+                space=st.env.space,
+                units=st.units,  # replaced, never changed in place
+            )
+        return st.ctx
 
     def _compute(self, st: EnvState, key: ResourceKey, ctx: DiffContext) -> DriftItem | None:
         desired = st.desired.get(key)
@@ -298,32 +328,56 @@ class Engine:
                 st.hub_error = str(exc)
             log.error("hub: %s", exc)
             raise
+        with st.lock:
+            previous = dict(st.parsed)
         desired: dict[ResourceKey, JSONDict] = {}
         slugs: dict[ResourceKey, str] = {}
         errors: dict[str, str] = {}
+        parsed: dict[str, tuple[str, JSONDict]] = {}
         for unit in units:
             if unit.labels.get(REQUIRES_LABEL) == "auto-fix" and not st.env.auto_fix:
                 continue  # e.g. the detector's patch RBAC: only installed with auto-fix on
-            try:
-                obj = parse_unit_document(unit.data, unit.slug, unit.space, st.default_namespace)
-            except HubError as exc:
-                errors[unit.slug] = str(exc)
-                continue
+            known = previous.get(unit.slug)
+            if known is not None and known[0] == unit.data:
+                obj = known[1]  # unchanged: the same object, nothing to parse or compare
+            else:
+                try:
+                    obj = self._parse_unit(unit.data, unit.slug, unit.space, st)
+                except HubError as exc:
+                    errors[unit.slug] = str(exc)
+                    continue
+            parsed[unit.slug] = (unit.data, obj)
             key = key_of(obj, st.default_namespace)
             desired[key] = obj
             slugs[key] = unit.slug
         with st.lock:
             st.hub_error = None
             changed = {
-                k for k in set(desired) | set(st.desired) if desired.get(k) != st.desired.get(k)
+                k
+                for k in set(desired) | set(st.desired)
+                if desired.get(k) is not st.desired.get(k) or slugs.get(k) != st.units.get(k)
             }
+            hpas_changed = any(k.kind == "HorizontalPodAutoscaler" for k in changed)
             st.desired = desired
             st.units = slugs
             st.unit_errors = errors
+            st.parsed = parsed
             st.loaded = True
-            self._recompute(st, sorted(changed | set(slugs)), cause)
+            st.ctx = None  # the units changed (or this is the first read)
+            if hpas_changed:  # a target's allowed replicas may have changed
+                changed |= set(desired) | set(st.live)
+            self._recompute(st, sorted(changed), cause)
         for slug, msg in errors.items():
             log.error("unit %s/%s: %s", st.env.space, slug, msg)
+
+    def _parse_unit(self, data: str, slug: str, space: str, st: EnvState) -> JSONDict:
+        cache = self.document_cache
+        obj = cache.get(data) if cache is not None else None
+        if obj is None:
+            obj = parse_unit_object(data, slug, space)
+            if cache is not None:
+                cache.put(data, obj)  # as written: the same text serves every environment
+        return _with_namespace(obj, st.default_namespace)
 
     def fetch_out_of_scope(self, env: str) -> None:
         """GET desired objects no watch covers (other namespaces, unwatched kinds)."""
@@ -341,13 +395,23 @@ class Engine:
                 continue
             with st.lock:
                 st.fetched.add(key)
-                if live is None:
-                    st.live.pop(key, None)
-                else:
-                    st.live[key] = live
-                self._recompute(st, [key], "cluster")
+                self._recompute(st, sorted(self._set_live(st, key, live)), "cluster")
 
     # ----------------------------------------------------------------- live side
+
+    def _set_live(self, st: EnvState, key: ResourceKey, obj: JSONDict | None) -> set[ResourceKey]:
+        """Store (None: forget) one live object; the keys whose drift may have changed. An
+        autoscaler's change reaches the workloads it targeted and targets now."""
+        old = st.live.pop(key, None) if obj is None else st.live.get(key)
+        if obj is not None:
+            st.live[key] = obj
+        affected = {key}
+        if key.kind == "HorizontalPodAutoscaler":
+            st.ctx = None
+            for hpa in (old, obj):
+                if hpa is not None:
+                    affected |= _hpa_targets(hpa, st.default_namespace)
+        return affected
 
     def on_cluster_event(self, env: str, event: ClusterEvent) -> None:
         """Apply one watch event (called from the watch thread)."""
@@ -374,13 +438,7 @@ class Engine:
             if obj is None:
                 return
             key = key_of(obj, st.default_namespace)
-            affected = {key}
-            if event.type is EventType.DELETED:
-                st.live.pop(key, None)
-            else:
-                st.live[key] = obj
-            if key.kind == "HorizontalPodAutoscaler":
-                affected |= _hpa_targets(obj, st.default_namespace)
+            affected = self._set_live(st, key, None if event.type is EventType.DELETED else obj)
             self._recompute(st, sorted(affected), "cluster")
         if self.latency_observer is not None:
             self.latency_observer(time.perf_counter() - started)
@@ -411,25 +469,47 @@ class Engine:
     # ----------------------------------------------------------------- snapshots
 
     def snapshot_environment(self, env: str) -> None:
-        """Load desired and list live once (``--once``); errors are kept on the state."""
+        """Load desired and list live once (``--once``); errors are kept on the state.
+
+        The cluster's LIST runs in a thread while the hub's units are read and parsed: the
+        API server's time to answer is not added to ours."""
+        from drifttui.cluster.store import gc_paused
+
         st = self.state(env)
-        try:
-            self.load_desired(env, cause="snapshot")
-        except HubError:
-            return
         cluster = self.clusters[env]
+        listing: dict[str, Any] = {}
+
+        def list_live() -> None:
+            try:
+                listing["objects"] = cluster.list_objects(self.kinds, st.env.namespace)
+            except BaseException as exc:  # handed to the caller's thread below
+                listing["error"] = exc
+
+        lister = threading.Thread(target=list_live, name=f"list:{env}", daemon=True)
+        lister.start()
         try:
-            objects = cluster.list_objects(self.kinds, st.env.namespace)
-        except DrifttuiError as exc:
-            with st.lock:
-                st.cluster_error = str(exc)
+            with gc_paused():  # thousands of parsed documents, no cycles among them
+                self.load_desired(env, cause="snapshot")
+        except HubError:
+            lister.join()
             return
+        lister.join()
+        error = listing.get("error")
+        if isinstance(error, DrifttuiError):
+            with st.lock:
+                st.cluster_error = str(error)
+            return
+        if error is not None:
+            raise error
+        objects = listing["objects"]
         with st.lock:
             st.cluster_error = None
             st.live = {key_of(o, st.default_namespace): o for o in objects}
             st.listed = {k for _, k, _ in self.kinds}
+            st.ctx = None
         self.fetch_out_of_scope(env)
-        self._recompute_all(st, "snapshot")
+        with gc_paused():
+            self._recompute_all(st, "snapshot")
 
     def environment_error(self, env: str) -> str | None:
         st = self.state(env)
@@ -465,11 +545,7 @@ class Engine:
             log.warning("cannot re-read %s: %s", key, exc)
             return
         with st.lock:
-            if live is None:
-                st.live.pop(key, None)
-            else:
-                st.live[key] = live
-            self._recompute(st, [key], "fix")
+            self._recompute(st, sorted(self._set_live(st, key, live)), "fix")
 
 
 def _with_unmanaged(ctx: DiffContext) -> DiffContext:

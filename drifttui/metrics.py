@@ -8,10 +8,10 @@ event-to-drift latency histogram are updated as things happen.
 from __future__ import annotations
 
 from collections import Counter as Tally
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -92,7 +92,7 @@ class _StoreCollector(Collector):
 class Metrics:
     """The service's registry: store gauges plus counters and the latency histogram."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, is_leader: Callable[[], bool] | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.registry.register(_StoreCollector(engine))
         self.fixes = Counter(
@@ -108,6 +108,13 @@ class Metrics:
             registry=self.registry,
         )
         engine.latency_observer = self.latency.observe
+        if is_leader is not None:
+            leader = Gauge(
+                "drifttui_leader",
+                "1 when this replica holds the leader Lease (only the leader writes).",
+                registry=self.registry,
+            )
+            leader.set_function(lambda: 1.0 if is_leader() else 0.0)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -120,6 +120,10 @@ class Runtime:
             if callable(close):
                 close()
         self.hub.close()
+        cache = self.engine.document_cache
+        save = getattr(cache, "save", None)
+        if callable(save):
+            save()
 
 
 def build_runtime(
@@ -134,6 +138,7 @@ def build_runtime(
     """Everything a face needs. ``hub``/``clusters``/``environments`` override the defaults
     (the demo passes its own)."""
     from drifttui.core.ignore import compile_rules
+    from drifttui.document_cache import FILE_NAME, DocumentFileCache
     from drifttui.engine import Engine
     from drifttui.hub import open_hub
     from drifttui.remediation import Remediator
@@ -163,6 +168,7 @@ def build_runtime(
         clusters=clusters,
         ignore_rules=compile_rules(list(settings.ignore_rules)),
         prices=settings.prices,
+        document_cache=DocumentFileCache(data_dir() / "cache" / FILE_NAME),
     )
     records = records_for(hub, envs)
     remediator = Remediator(engine, records=records, read_only=settings.read_only)

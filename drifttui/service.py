@@ -36,6 +36,8 @@ class ServiceOptions:
     analyze: bool = True
     analysis_debounce_s: float = 1.0
     record_drift: bool = True
+    leader_check_s: float = 0.2
+    """How often a replica that skipped work as a follower checks whether it leads now."""
 
 
 class _Drain(threading.Thread):
@@ -97,9 +99,11 @@ class Service:
     auto_fix_filter: Callable[[str, DriftItem], bool] | None = None
 
     def __post_init__(self) -> None:
-        self.metrics = Metrics(self.engine)
+        self.metrics = Metrics(self.engine, is_leader=lambda: self.is_leader())
         self.stop_event = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._skipped = threading.Event()
+        """Set when a follower dropped work (a record, a fix): the next leader catches up."""
         self._records_q = _Drain("drift-records", self._write_record, self.stop_event)
         self._fix_q = _Drain("auto-fix", self._auto_fix, self.stop_event)
         self._analysis_q = _Drain(
@@ -138,8 +142,14 @@ class Service:
         ):
             self._records_q.put(ev.environment, ev.key)
 
+    def _leads(self) -> bool:
+        if self.is_leader():
+            return True
+        self._skipped.set()
+        return False
+
     def _write_record(self, env: str, key: ResourceKey) -> None:
-        if not self.is_leader() or self.records is None:
+        if self.records is None or not self._leads():
             return
         item = self.engine.store.get(env, key)
         if item is not None and item.is_drifted:
@@ -148,8 +158,14 @@ class Service:
             self.records.close(env, key, "corrected", "in sync again")
 
     def _auto_fix(self, env: str, key: ResourceKey) -> None:
-        if not self.is_leader():
+        if not self._leads():
             return
+        item = self.engine.store.get(env, key)
+        if item is None or not item.is_drifted:
+            return
+        # Read the object again first: after a takeover the store may be a moment behind a
+        # fix the previous leader made, and a fix is applied once.
+        self.engine.refresh_live(env, key)
         item = self.engine.store.get(env, key)
         if item is None or not item.is_drifted:
             return
@@ -164,8 +180,8 @@ class Service:
         self.remediator.execute(plan, mode="auto")
 
     def _analyze(self, env: str, key: ResourceKey) -> None:
-        if self.analyst is None:
-            return
+        if self.analyst is None or not self._leads():
+            return  # one replica pays for the analysis
         from drifttui.analysis import summary_line
 
         items = [i for i in self.engine.store.drifted(env)]
@@ -174,13 +190,52 @@ class Service:
         analysis = self.analyst.analyze(items)
         log.info("🤖 %s", summary_line(analysis))
 
+    def catch_up(self) -> None:
+        """Queue what a follower skipped: every drift for its record (and auto-fix), every
+        open record whose resource is in sync again, the analysis of drifted environments."""
+        from drifttui.hub.records import record_slug
+
+        records = self.records if self.options.record_drift else None
+        open_records: set[str] = set()
+        if records is not None:
+            try:
+                open_records = {r.slug for r in records.list("open")}
+            except DrifttuiError as exc:
+                log.error("drift records: %s", exc)
+        for env in self.engine.states:
+            drifted = False
+            for item in self.engine.store.items(env):
+                if item.is_drifted:
+                    drifted = True
+                    if records is not None:
+                        self._records_q.put(env, item.key)
+                    if self.options.auto_fix:
+                        self._fix_q.put(env, item.key)
+                elif record_slug(env, item.key) in open_records:
+                    self._records_q.put(env, item.key)
+            if drifted and self.options.analyze and self.analyst is not None:
+                self._analysis_q.put(env, _WHOLE_ENV)
+
+    def _follow_leadership(self) -> None:
+        while not self.stop_event.wait(self.options.leader_check_s):
+            if self._skipped.is_set() and self.is_leader():
+                self._skipped.clear()
+                log.info("leading now: catching up on drift seen as a follower")
+                try:
+                    self.catch_up()
+                except Exception:
+                    log.exception("catch-up failed")
+
     def _count_fix(self, outcome: Outcome, mode: str) -> None:
         self.metrics.fixes.labels(outcome.plan.environment, outcome.plan.action, mode).inc()
 
     # ----------------------------------------------------------------- lifecycle
 
     def start(self) -> None:
-        for t in (self._records_q, self._fix_q, self._analysis_q):
+        leadership = threading.Thread(
+            target=self._follow_leadership, name="leadership", daemon=True
+        )
+        for t in (self._records_q, self._fix_q, self._analysis_q, leadership):
             t.start()
             self._threads.append(t)
         for env in self.engine.states:
@@ -240,16 +295,33 @@ class Service:
         )
 
     def serve(self, host: str, port: int) -> None:
-        """Run until SIGINT/SIGTERM (uvicorn handles the signals)."""
+        """Run until SIGINT/SIGTERM (uvicorn handles the signals), then return normally so
+        the caller can release the Lease and close its clients."""
+        import signal
+
         import uvicorn
 
         config = uvicorn.Config(
             self.app(), host=host, port=port, log_level="warning", access_log=False, lifespan="off"
         )
         server = uvicorn.Server(config)
-        self.start()
-        log.info("Serving /health, /ready, /drift and /metrics on http://%s:%d", host, port)
+
+        def shut_down(_sig: int, _frame: object) -> None:
+            # Before uvicorn listens: it stops right after starting. After its graceful
+            # shutdown, uvicorn raises the signal it caught once more; the default SIGTERM
+            # action would end the process before the Lease is handed back.
+            server.should_exit = True
+
+        previous = None
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGTERM, shut_down)
         try:
+            self.start()
+            log.info("Serving /health, /ready, /drift and /metrics on http://%s:%d", host, port)
             server.run()
+        except KeyboardInterrupt:
+            pass  # SIGINT/SIGTERM: uvicorn shut down cleanly and re-raised the signal
         finally:
             self.stop()
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)

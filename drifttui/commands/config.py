@@ -56,6 +56,23 @@ def run(args: argparse.Namespace) -> int:
         ),
         ("config file", str(s.config_file or "none"), "flag/env" if s.config_file else "-"),
     ]
+    environments = s.environments
+    source = "file" if s.environments_from_file else "NAMESPACE/CUB_SPACE"
+    if not s.environments_from_file:
+        from drifttui.errors import DrifttuiError
+        from drifttui.hub import open_hub
+        from drifttui.runtime import environments_for
+
+        try:
+            hub = open_hub(s)
+            try:
+                environments = environments_for(s, hub)
+            finally:
+                hub.close()
+            if environments != s.environments:
+                source = "the hub's environment chain (drifttui init)"
+        except DrifttuiError as exc:
+            print(f"drifttui: warning: cannot read the hub: {exc}")
     envs = [
         {
             "name": e.name,
@@ -66,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
             "auto_fix": e.auto_fix,
             "production": e.production,
         }
-        for e in s.environments
+        for e in environments
     ]
     if args.output == "json":
         print(
@@ -74,9 +91,7 @@ def run(args: argparse.Namespace) -> int:
                 {
                     "settings": {k: {"value": v, "source": w} for k, v, w in rows},
                     "environments": envs,
-                    "environments_source": "file"
-                    if s.environments_from_file
-                    else "environment variables (or the hub's chain)",
+                    "environments_source": source,
                     "warnings": list(s.warnings),
                 },
                 indent=2,
@@ -86,14 +101,7 @@ def run(args: argparse.Namespace) -> int:
     width = max(len(k) for k, _, _ in rows)
     for k, v, w in rows:
         print(f"{k:<{width}}  {v}  [{w}]")
-    print(
-        "environments"
-        + (
-            "  [file]"
-            if s.environments_from_file
-            else "  [NAMESPACE/CUB_SPACE, or the hub's chain when unset]"
-        )
-    )
+    print(f"environments  [{source}]")
     for e in envs:
         print(
             f"  {e['name']}: space {e['space']}, context {e['context'] or 'current'}, "

@@ -62,7 +62,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import os
-    import threading
     from dataclasses import replace
 
     from drifttui.config import settings_from_args
@@ -78,35 +77,64 @@ def run(args: argparse.Namespace) -> int:
     secrets = [s.reveal() for s in (settings.cub_token, settings.claude_api_key) if s]
     setup_logging(settings.log_format, verbose=settings.verbose, secrets=secrets)
     runtime = build_runtime(settings, env_names=args.env)
-    auto_fix = bool(settings.auto_fix) and not settings.read_only
-    if auto_fix:
-        for st in runtime.engine.states.values():
-            st.env = replace(st.env, auto_fix=True)
-    is_leader: Callable[[], bool] = _leader(args, runtime) if args.leader_elect else (lambda: True)
-    service = Service(
-        runtime.engine,
-        runtime.remediator,
-        records=runtime.records,
-        analyst=None if args.no_analysis else build_analyst(settings),
-        options=ServiceOptions(auto_fix=auto_fix, analyze=not args.no_analysis),
-        is_leader=is_leader,
-        auto_fix_filter=auto_fix_selector(runtime),
-    )
-    in_pod = bool(os.environ.get("KUBERNETES_SERVICE_HOST"))
-    host = args.host or ("0.0.0.0" if in_pod else "127.0.0.1")
-    stop = threading.Event()
+    election = None
     try:
+        auto_fix = bool(settings.auto_fix) and not settings.read_only
+        if auto_fix:
+            for st in runtime.engine.states.values():
+                st.env = replace(st.env, auto_fix=True)
+        if args.leader_elect:
+            election = _start_election(args, runtime)
+        is_leader: Callable[[], bool] = election.is_leader if election else _always
+        service = Service(
+            runtime.engine,
+            runtime.remediator,
+            records=runtime.records,
+            analyst=None if args.no_analysis else build_analyst(settings),
+            options=ServiceOptions(auto_fix=auto_fix, analyze=not args.no_analysis),
+            is_leader=is_leader,
+            auto_fix_filter=auto_fix_selector(runtime),
+        )
+        in_pod = bool(os.environ.get("KUBERNETES_SERVICE_HOST"))
+        host = args.host or ("0.0.0.0" if in_pod else "127.0.0.1")
         service.serve(host, args.port)
     finally:
-        stop.set()
+        if election is not None:
+            election.stop()  # step down and hand the Lease over before exiting
         runtime.close()
     return 0
 
 
-def _leader(args: argparse.Namespace, runtime: object) -> Callable[[], bool]:
+def _always() -> bool:
+    return True
+
+
+class _Election:
+    """The leader-election thread of this process; ``stop()`` releases the Lease."""
+
+    def __init__(self, elector: object) -> None:
+        import threading
+
+        from drifttui.cluster.lease import LeaderElector
+
+        assert isinstance(elector, LeaderElector)
+        self.elector = elector
+        self.is_leader = elector.is_leader
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=elector.run, args=(self._stop,), name="leader-election", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self.elector.settings.renew_deadline_s)
+
+
+def _start_election(args: argparse.Namespace, runtime: object) -> _Election:
     import os
     import socket
-    import threading
+    import uuid
 
     from drifttui.cluster.lease import LeaderElector, LeaseSettings, LeaseTransport
     from drifttui.errors import ConfigError
@@ -118,16 +146,13 @@ def _leader(args: argparse.Namespace, runtime: object) -> Callable[[], bool]:
     if transport is None or not hasattr(transport, "call_json"):
         raise ConfigError("--leader-elect needs a Kubernetes cluster", "watch --headless")
     namespace = args.lease_namespace or _pod_namespace() or "drift-detector"
-    identity = os.environ.get("POD_NAME") or socket.gethostname()
-    elector = LeaderElector(
-        LeaseTransport(transport, namespace, args.lease_name),
-        identity,
-        LeaseSettings(name=args.lease_name, namespace=namespace),
+    settings = LeaseSettings(name=args.lease_name, namespace=namespace)
+    # unique even for two processes on one host (client-go adds a UUID the same way)
+    identity = f"{os.environ.get('POD_NAME') or socket.gethostname()}_{uuid.uuid4().hex[:8]}"
+    lease = LeaseTransport(
+        transport, namespace, args.lease_name, timeout_s=settings.renew_deadline_s / 2
     )
-    threading.Thread(
-        target=elector.run, args=(threading.Event(),), name="leader-election", daemon=True
-    ).start()
-    return elector.is_leader
+    return _Election(LeaderElector(lease, identity, settings))
 
 
 def _pod_namespace() -> str | None:

@@ -13,7 +13,10 @@ priority over the fallbacks defined here. What we add, in the tests only:
 - PATCH by JSON patch (the ``jsonpatch`` library kmock already uses), merge patch and
   server-side apply, with ``dryRun=All`` and a managedFields entry per ``fieldManager``;
 - ``pause_watches()`` (silent streams while writes go on) and ``cut_watch()`` (a watch that
-  delivers N events and then loses its TCP connection).
+  delivers N events and then loses its TCP connection);
+- ``coordination.k8s.io/v1`` Leases (beside the watched kinds) and PUT (replace) with the API
+  server's optimistic concurrency: a body whose ``metadata.resourceVersion`` is not the
+  current one answers 409 Conflict, an absent object 404 (leader election).
 
 The official client is blocking, so the server runs on its own event loop in a thread
 (:class:`EmulatorThread`); tests change objects through its thread-safe helpers, the way a
@@ -38,6 +41,10 @@ from kubernetes import client as k8s_client
 from drifttui.cluster.protocol import WATCHED_KINDS
 
 Obj = dict[str, Any]
+
+EXTRA_KINDS = (("coordination.k8s.io/v1", "Lease", "leases"),)
+"""Kinds served beside the watched ones (leader election's Lease)."""
+SERVED_KINDS = (*WATCHED_KINDS, *EXTRA_KINDS)
 
 
 def _merge(target: Any, patch: Any) -> Any:
@@ -84,17 +91,19 @@ class EmulatedApiServer(kmock.KubernetesEmulator):  # type: ignore[misc]
         self.bookmarks_sent = 0
         self.cutting = 0  # open watches that will be cut after more events
         self.watch_versions: list[str] = []  # resourceVersion each watch asked for
-        self.changed: asyncio.Condition | None = None
-        for api, kind, plural in WATCHED_KINDS:
+        self.changed: asyncio.Event | None = None
+        for api, kind, plural in SERVED_KINDS:
             self.resources[f"{api}/{plural}"] = {
                 "kind": kind,
                 "namespaced": True,
                 "singular": kind.lower(),
-                "verbs": ["list", "watch", "get", "create", "patch", "delete"],
+                "verbs": ["list", "watch", "get", "create", "update", "patch", "delete"],
                 "shortnames": [],
                 "categories": [],
                 "subresources": [],
             }
+        # kmock guesses no action for PUT on a named object: serve it by method
+        self.fallback["put"] << self._serve_replace
 
     # ----------------------------------------------------------------- plumbing
 
@@ -103,15 +112,18 @@ class EmulatedApiServer(kmock.KubernetesEmulator):  # type: ignore[misc]
         # so a scripted reaction (a 403, a conflict) really prevents the change.
         return await kmock.KubernetesScaffold._handle(self, request)
 
-    def _cond(self) -> asyncio.Condition:
+    def _changed(self) -> asyncio.Event:
+        """Set at the next change. An event per generation rather than an asyncio.Condition:
+        a watch handler cancelled (its client gone) inside ``wait_for(cond.wait())`` can leave
+        the condition's lock held by an orphaned task on Python 3.11, and every later write
+        would wait on it forever."""
         if self.changed is None:
-            self.changed = asyncio.Condition()
+            self.changed = asyncio.Event()
         return self.changed
 
     async def _notify(self) -> None:
-        cond = self._cond()
-        async with cond:
-            cond.notify_all()
+        changed, self.changed = self._changed(), asyncio.Event()
+        changed.set()
 
     def _key(self, resource: Any, namespace: str | None, name: str) -> tuple[Any, str | None, str]:
         return (resource, namespace, name)
@@ -130,7 +142,7 @@ class EmulatedApiServer(kmock.KubernetesEmulator):  # type: ignore[misc]
         return out
 
     def _kind_of(self, resource: Any) -> tuple[str, str]:
-        for api, kind, plural in WATCHED_KINDS:
+        for api, kind, plural in SERVED_KINDS:
             if kmock.resource(f"{api}/{plural}") == resource:
                 return api, kind
         raise ApiStatusError(404, "NotFound", f"unknown resource {resource}")
@@ -274,8 +286,8 @@ class EmulatedApiServer(kmock.KubernetesEmulator):  # type: ignore[misc]
             }
             return
         cursor, sent = since, 0
-        cond = self._cond()
         while True:
+            changed = self._changed()  # before looking: a change from here on wakes us
             if self.drops != drops:
                 request._raw_request.transport.abort()
                 return
@@ -298,14 +310,13 @@ class EmulatedApiServer(kmock.KubernetesEmulator):  # type: ignore[misc]
             now = time.monotonic()
             if now >= deadline:
                 return
-            async with cond:
-                try:
-                    await asyncio.wait_for(
-                        cond.wait(), timeout=min(self.bookmark_interval_s, deadline - now)
-                    )
-                    continue
-                except TimeoutError:
-                    pass
+            try:
+                await asyncio.wait_for(
+                    changed.wait(), timeout=min(self.bookmark_interval_s, deadline - now)
+                )
+                continue
+            except TimeoutError:
+                pass
             if bookmarks and not self.paused:
                 if not self._pending(request, cursor):
                     cursor = max(cursor, self.rv)
@@ -380,6 +391,38 @@ class EmulatedApiServer(kmock.KubernetesEmulator):  # type: ignore[misc]
     async def _serve_delete(self, request: Any) -> Any:
         return await self.remove(request.resource, request.namespace, request.name)
 
+    async def _serve_replace(self, request: Any) -> Any:
+        """PUT: replace the whole object, conditional on ``metadata.resourceVersion`` when the
+        body carries one (as the API server does; Leases always carry one)."""
+        if request.resource is None or not request.name:
+            raise ApiStatusError(405, "MethodNotAllowed", "PUT needs a named object")
+        _, kind = self._kind_of(request.resource)
+        obj = request.data
+        if not isinstance(obj, dict) or not isinstance(obj.get("metadata"), dict):
+            raise ApiStatusError(400, "BadRequest", "the body is not an object with metadata")
+        name = obj["metadata"].get("name")
+        if name != request.name:
+            raise ApiStatusError(
+                400, "BadRequest", f"the name of the object ({name}) does not match the URL"
+            )
+        old = self.current(request.resource, request.namespace, request.name)
+        if old is None:
+            raise ApiStatusError(404, "NotFound", f'{kind.lower()}s "{name}" not found')
+        wanted = str(obj["metadata"].get("resourceVersion") or "")
+        if wanted and wanted != old["metadata"].get("resourceVersion"):
+            raise ApiStatusError(
+                409,
+                "Conflict",
+                f'Operation cannot be fulfilled on {kind.lower()}s "{name}": the object has been '
+                "modified; please apply your changes to the latest version and try again",
+            )
+        manager = request.params.get("fieldManager", "kube-controller")
+        dry_run = request.params.get("dryRun") == "All"
+        new = await self.write(
+            request.resource, request.namespace, obj, manager=manager, dry_run=dry_run
+        )
+        return kmock.Response(status=200, payload=new)
+
 
 class EmulatorThread:
     """An :class:`EmulatedApiServer` on 127.0.0.1 (free port), its loop in a thread."""
@@ -438,7 +481,7 @@ class EmulatorThread:
 
     @staticmethod
     def resource(api: str, kind: str) -> Any:
-        for a, k, plural in WATCHED_KINDS:
+        for a, k, plural in SERVED_KINDS:
             if (a, k) == (api, kind):
                 return kmock.resource(f"{a}/{plural}")
         raise KeyError(kind)
@@ -448,6 +491,24 @@ class EmulatorThread:
         ns = obj["metadata"].get("namespace")
         result: Obj = self.call(self.server.write, res, ns, obj, manager=manager, created=True)
         return result
+
+    def load(self, objects: list[Obj]) -> None:
+        """Store ready-made objects as they are (their managedFields and status included),
+        each with a new resourceVersion, without watch events: the state a LIST would find
+        (benchmarks seed thousands of objects this way)."""
+
+        async def run() -> None:
+            server = self.server
+            for obj in objects:
+                meta = obj["metadata"]
+                res = self.resource(obj["apiVersion"], obj["kind"])
+                server.rv += 1
+                meta["resourceVersion"] = str(server.rv)
+                meta.setdefault("uid", f"uid-{meta['name']}-{server.rv}")
+                server._objects[(res, meta.get("namespace"), meta["name"])] = obj
+            await server._notify()
+
+        self.call(run)
 
     def modify(
         self, api: str, kind: str, namespace: str, name: str, change: Callable[[Obj], None],
