@@ -315,6 +315,15 @@ class Engine:
                     keys.add(key)
             self._recompute(st, sorted(keys), cause)
 
+    def set_ignore_rules(self, rules: Iterable[IgnoreRule]) -> None:
+        """Replace the ignore rules and recompute every environment (the TUI's ``i``): the
+        findings a new rule names become ignored, the store emits their events."""
+        self.ignore_rules = tuple(rules)
+        for st in self.states.values():
+            with st.lock:
+                st.ctx = None
+            self._recompute_all(st, "resync")
+
     # ----------------------------------------------------------------- desired side
 
     def load_desired(self, env: str, cause: str = "hub") -> None:

@@ -983,9 +983,7 @@ class MainScreen(Screen[None]):
     def _apply_ignore(self, choice: IgnoreChoice) -> None:
         engine = self.services.engine
         before = {(i.environment, i.key) for i in engine.store.drifted()}
-        engine.ignore_rules = (*engine.ignore_rules, choice.rule)
-        for env in self.env_names:
-            engine.load_desired(env, cause="resync")
+        engine.set_ignore_rules((*engine.ignore_rules, choice.rule))
         after = {(i.environment, i.key) for i in engine.store.drifted()}
         log.info(
             "🙈 Ignore rule %s added: %s (%d finding(s) silenced; add it to your config's "
