@@ -51,4 +51,4 @@ async def settle(pilot: Pilot[Any], timeout_s: float = 15.0) -> None:
 
     for _ in range(2):  # a finished worker may have posted a message that starts another
         await wait_for(pilot, quiet, "the app to settle", timeout_s)
-        await pilot.pause(0.1)
+        await pilot.pause(0.05)

@@ -411,7 +411,17 @@ class MainScreen(Screen[None]):
         return tuple(out)
 
     def _refresh_list(self) -> None:
-        self.table.set_rows(self.view.visible())
+        table = self.table
+        if self.is_ready:
+            drifted = sum(f.drifted for f in self.figures.values())
+            filtered = bool(self.view.query.describe()) or self.view.selector is not None
+            table.empty_text = (
+                f"Nothing matches the filter ({drifted} drifted resource(s) elsewhere); "
+                "esc clears it."
+                if filtered and drifted
+                else "No drift: every resource matches its unit in ConfigHub."
+            )
+        table.set_rows(self.view.visible())
 
     def _refresh_tree_drift(self) -> None:
         spaces = {e.name: e.space for e in self.services.environments}
