@@ -22,8 +22,14 @@ def imported_modules(args: list[str], home: Path) -> set[str]:
         "    pass\n"
         "print('\\n'.join(sorted(m.split('.')[0] for m in sys.modules)), file=sys.stderr)\n"
     )
-    res = subprocess.run([sys.executable, "-c", code], env=cli_env(home), capture_output=True,
-                         text=True, timeout=120, cwd=home)
+    res = subprocess.run(
+        [sys.executable, "-c", code],
+        env=cli_env(home),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=home,
+    )
     return set(res.stderr.split())
 
 
@@ -36,8 +42,9 @@ def imported_modules(args: list[str], home: Path) -> set[str]:
         (["hub", "spaces"], {"textual", "anthropic", "kubernetes"}),
     ],
 )
-def test_headless_paths_do_not_load_the_tui(args: list[str], forbidden: set[str],
-                                             tmp_path: Path) -> None:
+def test_headless_paths_do_not_load_the_tui(
+    args: list[str], forbidden: set[str], tmp_path: Path
+) -> None:
     modules = imported_modules(args, tmp_path)
     assert "drifttui" in modules
     assert not (modules & forbidden), sorted(modules & forbidden)
