@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     from drifttui.errors import DrifttuiError
 
     try:
-        from drifttui.tui.app import run_demo  # type: ignore[import-not-found,unused-ignore]
+        from drifttui.tui.app import run_demo  # type: ignore[import-not-found,import-untyped,unused-ignore]
     except ImportError:
         raise DrifttuiError(
             "the TUI is not available in this build", hint="try drifttui demo --once"

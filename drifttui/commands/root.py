@@ -43,7 +43,7 @@ def run_tui(args: argparse.Namespace, settings: object) -> int:
     assert isinstance(settings, Settings)
 
     try:
-        from drifttui.tui.app import run_configured  # type: ignore[import-not-found,unused-ignore]
+        from drifttui.tui.app import run_configured  # type: ignore[import-not-found,import-untyped,unused-ignore]
     except ImportError:
         raise DrifttuiError(
             "the TUI is not available in this build", hint="use --once or a subcommand"

@@ -42,8 +42,18 @@ from drifttui.cluster.protocol import WATCHED_KINDS
 
 Obj = dict[str, Any]
 
-EXTRA_KINDS = (("coordination.k8s.io/v1", "Lease", "leases"),)
-"""Kinds served beside the watched ones (leader election's Lease)."""
+EXTRA_KINDS = (
+    ("coordination.k8s.io/v1", "Lease", "leases"),
+    ("v1", "ServiceAccount", "serviceaccounts"),
+    ("rbac.authorization.k8s.io/v1", "Role", "roles"),
+    ("rbac.authorization.k8s.io/v1", "RoleBinding", "rolebindings"),
+    ("rbac.authorization.k8s.io/v1", "ClusterRole", "clusterroles"),
+    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "clusterrolebindings"),
+)
+"""Kinds served beside the watched ones (leader election's Lease; the detector's own
+service account and RBAC, so `drifttui apply` of a chain works; kmock 0.8 cannot route
+``/api/v1/namespaces/<name>``, so Namespace objects are not served)."""
+CLUSTER_SCOPED = frozenset({"ClusterRole", "ClusterRoleBinding"})
 SERVED_KINDS = (*WATCHED_KINDS, *EXTRA_KINDS)
 
 
@@ -95,7 +105,7 @@ class EmulatedApiServer(kmock.KubernetesEmulator):  # type: ignore[misc]
         for api, kind, plural in SERVED_KINDS:
             self.resources[f"{api}/{plural}"] = {
                 "kind": kind,
-                "namespaced": True,
+                "namespaced": kind not in CLUSTER_SCOPED,
                 "singular": kind.lower(),
                 "verbs": ["list", "watch", "get", "create", "update", "patch", "delete"],
                 "shortnames": [],

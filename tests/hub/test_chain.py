@@ -23,6 +23,7 @@ from drifttui.hub.chain import (
     resolve_space,
 )
 from drifttui.hub.protocol import Hub
+from drifttui.manifests import detector_objects
 from tests.hub.conftest import deployment
 
 
@@ -45,13 +46,13 @@ def test_init_builds_the_chain_once(hub: Hub) -> None:
     assert spaces["shop-staging"].labels["drifttui.upstream"] == "shop-dev"
     assert spaces["shop-prod"].labels["drifttui.production"] == "true"
     base = hub.list_units("shop-base")
-    assert len(base) == 8
+    assert len(base) == len(detector_objects())
     assert "drift-detector" in {u.slug for u in base}
     kinds = {yaml.safe_load(hub.get_unit_data("shop-base", u.slug))["kind"] for u in base}
     assert {"Namespace", "Deployment", "Service", "ClusterRole", "ServiceAccount"} <= kinds
     prod = hub.list_units("shop-prod")
     staging_ids = {u.id for u in hub.list_units("shop-staging")}
-    assert len(prod) == 8
+    assert len(prod) == len(detector_objects())
     assert all(u.upstream_unit_id in staging_ids for u in prod)
     assert [s.slug for s in hub.list_sets("shop-drift-records")] == [
         "corrected-drifts",
@@ -67,7 +68,7 @@ def test_init_builds_the_chain_once(hub: Hub) -> None:
     ]
     again = init_chain(hub, "shop")
     assert again.actions == []
-    assert len(hub.list_units(None)) == 32
+    assert len(hub.list_units(None)) == 4 * len(detector_objects())
 
 
 def test_detector_rbac_is_least_privilege(hub: Hub) -> None:

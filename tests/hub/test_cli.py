@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from drifttui.manifests import detector_objects
 from tests.hub.conftest import deployment
 from tests.support import cli_env, run_cli
 
@@ -49,8 +50,8 @@ def test_init_chain_and_list_spaces_as_json(tmp_path: Path, embedded: dict[str, 
     again = ok("init", "--prefix", "bar", home=tmp_path, env=embedded)
     assert again.strip().endswith("already complete")
     tree = ok("hub", "tree", "--node", "space", home=tmp_path, env=embedded)
-    assert re.search(r"└── bar-base\s+base\s+8", tree)
-    assert re.search(r"\s+└── bar-prod\s+prod\s+8\s+0\s+yes", tree)
+    assert re.search(rf"└── bar-base\s+base\s+{len(detector_objects())}", tree)
+    assert re.search(rf"\s+└── bar-prod\s+prod\s+{len(detector_objects())}\s+0\s+yes", tree)
 
 
 def test_default_hub_lives_in_the_data_dir(tmp_path: Path) -> None:
@@ -202,7 +203,7 @@ def test_hub_serve_shares_the_hub_with_token_auth(
     units = json.loads(
         ok("hub", "units", "--space", "shared-prod", "-o", "json", home=other, env=env)
     )
-    assert len(units) == 8
+    assert len(units) == len(detector_objects())
     wrong = run_cli("hub", "spaces", home=client_home, env={**env, "CUB_TOKEN": "wrong-secret-x"})
     assert wrong.returncode == 2
     assert "wrong-secret-x" not in wrong.stdout + wrong.stderr
