@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from drifttui.config import Settings, data_dir
@@ -71,7 +71,6 @@ def environments_for(settings: Settings, hub: Hub) -> tuple[Environment, ...]:
 def records_for(hub: Hub, environments: Sequence[Environment]) -> DriftRecords | None:
     """The drift-records store of the chain the environments belong to, if there is one."""
     from drifttui.hub.chain import CHAIN_LABEL
-    from drifttui.hub.records import DriftRecords
 
     for env in environments:
         try:
@@ -80,6 +79,8 @@ def records_for(hub: Hub, environments: Sequence[Environment]) -> DriftRecords |
             continue
         if not chain:
             continue
+        from drifttui.hub.records import DriftRecords
+
         space = f"{chain}-drift-records"
         try:
             hub.get_space(space)
@@ -111,8 +112,20 @@ class Runtime:
     environments: tuple[Environment, ...]
     clusters: Mapping[str, Cluster]
     engine: Engine
-    remediator: Remediator
     records: DriftRecords | None
+    _remediator: Remediator | None = field(default=None, repr=False)
+
+    @property
+    def remediator(self) -> Remediator:
+        """The engine's remediator, built on first use (``--once`` writes nothing and does
+        not load the correction planner)."""
+        if self._remediator is None:
+            from drifttui.remediation import Remediator
+
+            self._remediator = Remediator(
+                self.engine, records=self.records, read_only=self.settings.read_only
+            )
+        return self._remediator
 
     def close(self) -> None:
         for c in self.clusters.values():
@@ -141,7 +154,6 @@ def build_runtime(
     from drifttui.document_cache import FILE_NAME, DocumentFileCache
     from drifttui.engine import Engine
     from drifttui.hub import open_hub
-    from drifttui.remediation import Remediator
 
     for warning in settings.warnings:
         log.warning("%s", warning)
@@ -171,8 +183,7 @@ def build_runtime(
         document_cache=DocumentFileCache(data_dir() / "cache" / FILE_NAME),
     )
     records = records_for(hub, envs)
-    remediator = Remediator(engine, records=records, read_only=settings.read_only)
-    return Runtime(settings, hub, envs, clusters, engine, remediator, records)
+    return Runtime(settings, hub, envs, clusters, engine, records)
 
 
 def auto_fix_selector(runtime: Runtime) -> Any:

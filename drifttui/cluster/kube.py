@@ -592,7 +592,7 @@ class KubeCluster:
                     raise self._error("list", kind, namespace, exc) from None
                 except TransportError as exc:
                     raise self._error("list", kind, namespace, exc) from None
-                out.extend(trim_object(o, kind[0], kind[1]) for o in page.items)
+                out.extend(trim_object(o, kind[0], kind[1], compact=False) for o in page.items)
                 token = page.continue_token
                 if not token:
                     break

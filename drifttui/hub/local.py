@@ -309,8 +309,10 @@ class SqliteHub:
 
     @staticmethod
     def _labels(row: Row, col: str = "labels") -> dict[str, str]:
-        v = json.loads(row[col]) if row.get(col) else {}
-        return dict(v)
+        text = row.get(col)
+        if not text or text == "{}":  # most units: no JSON parse for nothing
+            return {}
+        return dict(json.loads(text))
 
     def _to_space(self, row: Row, unit_count: int = 0) -> Space:
         return Space(
@@ -347,7 +349,7 @@ class SqliteHub:
             toolchain_type=row["toolchain_type"],
             created_at=row["created_at"],
             updated_at=row["updated_at"],
-            conflicts=tuple(json.loads(row["conflicts"] or "[]")),
+            conflicts=_conflicts(row["conflicts"]),
         )
 
     def _to_revision(self, row: Row) -> Revision:
@@ -1330,6 +1332,12 @@ _UNIT_COLS_NO_DATA = (
     " u.toolchain_type, u.changeset_id, u.conflicts, u.created_at, u.updated_at,"
     " '' AS data"
 )
+
+
+def _conflicts(text: str | None) -> tuple[str, ...]:
+    if not text or text == "[]":
+        return ()
+    return tuple(json.loads(text))
 
 
 def _unit_attribute(r: Row, name: str, org: str) -> Any:
