@@ -180,7 +180,10 @@ def build_runtime(
         clusters=clusters,
         ignore_rules=compile_rules(list(settings.ignore_rules)),
         prices=settings.prices,
-        document_cache=DocumentFileCache(data_dir() / "cache" / FILE_NAME),
+        document_cache=DocumentFileCache(
+            data_dir() / "cache" / FILE_NAME,
+            stored=getattr(hub, "stored_document", None),  # the embedded hub's parsed units
+        ),
     )
     records = records_for(hub, envs)
     return Runtime(settings, hub, envs, clusters, engine, records)

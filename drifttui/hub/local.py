@@ -87,6 +87,8 @@ CREATE TABLE IF NOT EXISTS changesets (
   id TEXT PRIMARY KEY, space_id TEXT NOT NULL, slug TEXT NOT NULL,
   description TEXT NOT NULL DEFAULT '', labels TEXT NOT NULL DEFAULT '{}',
   version INTEGER NOT NULL DEFAULT 1, created_at TEXT NOT NULL, UNIQUE (space_id, slug));
+CREATE TABLE IF NOT EXISTS parsed_documents (
+  hash TEXT PRIMARY KEY, json TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS audit (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, author TEXT NOT NULL,
   action TEXT NOT NULL, description TEXT NOT NULL DEFAULT '', units TEXT NOT NULL DEFAULT '[]',
@@ -133,6 +135,9 @@ class SqliteHub:
         self._conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
         self._closed = False
+        self._parsed: dict[str | None, dict[str, str]] = {}
+        """space ID (None: every space) -> the parsed documents of the units it last listed
+        with their data, by data hash (see :meth:`stored_document`)."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -421,16 +426,22 @@ class SqliteHub:
         after_id: str | None = None,
         limit: int | None = None,
         conn: sqlite3.Connection | None = None,
+        with_parsed: bool = False,
     ) -> list[Row]:
-        """Unit rows matching ``where`` ordered by ID (the paging order of the real API)."""
+        """Unit rows matching ``where`` ordered by ID (the paging order of the real API).
+        ``with_parsed``: also ``parsed_json``, the JSON of the parsed data when kept."""
         c = conn or self._conn()
         parsed = where if isinstance(where, Where) else parse_where(where or "", "Unit")
         cols = "u.*" if with_data else _UNIT_COLS_NO_DATA
+        if with_parsed:
+            cols += ", pd.json AS parsed_json"
         sql = (
             f"SELECT {cols}, s.slug AS space_slug, up.head_revision AS upstream_head,"
             " length(CAST(u.data AS BLOB)) AS data_size "
             "FROM units u JOIN spaces s ON s.id = u.space_id "
-            "LEFT JOIN units up ON up.id = u.upstream_unit_id WHERE 1=1"
+            "LEFT JOIN units up ON up.id = u.upstream_unit_id "
+            + ("LEFT JOIN parsed_documents pd ON pd.hash = u.data_hash " if with_parsed else "")
+            + "WHERE 1=1"
         )
         args: list[Any] = []
         if space_id:
@@ -533,10 +544,36 @@ class SqliteHub:
     ) -> list[Unit]:
         c = self._conn()
         space_id = self._space_row(c, space)["id"] if space else None
-        rows = self.select_unit_rows(where, space_id=space_id, with_data=with_data, conn=c)
+        rows = self.select_unit_rows(
+            where, space_id=space_id, with_data=with_data, conn=c, with_parsed=with_data
+        )
+        if with_data and not where:
+            self._parsed[space_id] = {
+                r["data_hash"]: r["parsed_json"] for r in rows if r["parsed_json"] is not None
+            }
         units = [self._to_unit(r, with_data) for r in rows]
         units.sort(key=lambda u: (u.space, u.slug))
         return units
+
+    def stored_document(self, digest: str) -> str | None:
+        """The JSON of the object parsed from the unit data whose SHA-256 is ``digest``, when
+        this hub kept it (writes that validate the YAML keep it) and a listing with data has
+        just read it; None otherwise. What the document cache asks first: the engine then
+        parses no YAML for a space it reads, on any machine, the first time too."""
+        for found in list(self._parsed.values()):
+            text = found.get(digest)
+            if text is not None:
+                return text
+        return None
+
+    def _keep_parsed(self, c: sqlite3.Connection, data: str, obj: Mapping[str, Any]) -> None:
+        """Keep the JSON of ``obj``, the object just parsed from ``data`` (by its hash)."""
+        text = docs.document_json(obj)
+        if text is not None:
+            c.execute(
+                "INSERT OR IGNORE INTO parsed_documents (hash, json) VALUES (?, ?)",
+                (docs.data_hash(data), text),
+            )
 
     def get_unit(self, space: str, unit: str) -> Unit:
         return self._to_unit(self._unit_row(self._conn(), space, unit))
@@ -700,10 +737,11 @@ class SqliteHub:
     ) -> Unit:
         docs.check_slug(slug, "unit slug")
         lab = docs.check_labels(labels)
-        docs.parse_manifest(data, f"{space}/{slug}")
+        obj = docs.parse_manifest(data, f"{space}/{slug}")
         with self._tx() as c:
             sp = self._space_row(c, space)
             self._new_unit(c, sp, slug, data, lab, description, "CreateUnit")
+            self._keep_parsed(c, data, obj)
             self._audit(c, "CreateUnit", description, [f"{space}/{slug}"], [space])
             return self._to_unit(self._unit_row(c, space, slug))
 
@@ -715,14 +753,16 @@ class SqliteHub:
     ) -> int:
         """Bulk insert (slug, data, labels) in one transaction; the fast path for seeding
         large hubs (tests, benchmarks, imports of many objects)."""
+        objs = []
         for slug, data, labels in items:
             docs.check_slug(slug, "unit slug")
             docs.check_labels(labels)
-            docs.parse_manifest(data, f"{space}/{slug}")
+            objs.append(docs.parse_manifest(data, f"{space}/{slug}"))
         with self._tx() as c:
             sp = self._space_row(c, space)
-            for slug, data, labels in items:
+            for (slug, data, labels), obj in zip(items, objs, strict=True):
                 self._new_unit(c, sp, slug, data, labels, description, "CreateUnit")
+                self._keep_parsed(c, data, obj)
             self._audit(
                 c, "CreateUnit", description, [f"{space}/{s}" for s, _, _ in items], [space]
             )
@@ -799,7 +839,7 @@ class SqliteHub:
         if_match: str | None = None,
         changeset_id: str | None = None,
     ) -> Unit:
-        docs.parse_manifest(data, f"{space}/{unit}")
+        obj = docs.parse_manifest(data, f"{space}/{unit}")
         with self._tx() as c:
             row = self._unit_row(c, space, unit)
             if if_match is not None and if_match != row["data_hash"]:
@@ -809,6 +849,7 @@ class SqliteHub:
                     "read it again and reapply the change",
                 )
             num = self._write_data(c, row, data, description, "Update", changeset_id=changeset_id)
+            self._keep_parsed(c, data, obj)
             if num is not None:
                 self._audit(
                     c, "UpdateUnit", description, [f"{space}/{unit}"], [space], changeset_id

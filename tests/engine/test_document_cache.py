@@ -3,6 +3,7 @@ one stale, never writes a Secret's values to disk, and shrugs off a damaged file
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import yaml
@@ -108,3 +109,51 @@ def test_a_damaged_cache_file_is_ignored_and_rewritten(tmp_path: Path) -> None:
     snapshot(hub, again)
     assert (again.hits, again.misses) == (1, 0)
     hub.close()
+
+
+def test_the_embedded_hub_keeps_parsed_units_so_a_first_run_parses_no_yaml(
+    tmp_path: Path,
+) -> None:
+    hub = SqliteHub(tmp_path / "hub.db")
+    hub.create_space("s")
+    hub.create_units("s", [(f"d{i}", deployment(f"d{i}", 2), {}) for i in range(4)])
+    hub.create_unit("s", "creds", SECRET)
+    hub.update_unit_data("s", "d1", deployment("d1", 5), "scale in the hub")
+    hub.bulk_set_paths("Slug = 'd2'", {"spec.replicas": 9}, space="s")  # keeps no parse
+
+    path = tmp_path / "documents.jsonl"
+    cache = DocumentFileCache(path, stored=hub.stored_document)
+    engine = snapshot(hub, cache)
+    # every unit written with validated YAML came from the hub; d2's new text and the
+    # Secret (never copied) were parsed
+    assert (cache.stored_hits, cache.hits, cache.misses) == (3, 0, 2)
+    plain = snapshot(hub, DocumentFileCache(tmp_path / "other.jsonl"))
+    assert engine.store.items("dev") == plain.store.items("dev")
+    replicas = {
+        i.key.name: engine.desired_object("dev", i.key).get("spec", {}).get("replicas")
+        for i in engine.store.items("dev")
+    }
+    assert replicas == {"d0": 2, "d1": 5, "d2": 9, "d3": 2, "creds": None}
+    hub.close()
+
+
+def test_the_hub_never_serves_a_parse_of_other_text_and_never_keeps_a_secret(
+    tmp_path: Path,
+) -> None:
+    from drifttui.hub.documents import data_hash
+
+    hub = SqliteHub(tmp_path / "hub.db")
+    hub.create_space("s")
+    hub.create_unit("s", "web", deployment("web", 2))
+    hub.create_unit("s", "creds", SECRET)
+    hub.update_unit_data("s", "web", deployment("web", 3), "scale")
+    units = {u.slug: u for u in hub.list_units("s", with_data=True)}
+    text = hub.stored_document(data_hash(units["web"].data))
+    assert text is not None
+    assert yaml.safe_load(units["web"].data) == json.loads(text)
+    assert hub.stored_document(data_hash(deployment("web", 2))) is None  # not listed now
+    assert hub.stored_document(data_hash(units["creds"].data)) is None
+    hub.close()
+    raw = (tmp_path / "hub.db").read_bytes()
+    assert raw.count(b"hunter2-do-not-cache") >= 1  # the unit's own data, nothing more
+    assert b'"hunter2-do-not-cache"' not in raw  # no JSON copy
