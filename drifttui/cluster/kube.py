@@ -16,7 +16,8 @@ Errors for people are one line: what, where (kind, namespace, context), what to 
 ``cannot list apps/v1 Deployment in "shop" (context prod-eu): 403 Forbidden; grant
 list/watch or narrow --namespace``. Tokens never appear: messages name the host at most.
 
-``kubernetes`` is imported when a KubeCluster is built, not when this module is imported.
+``kubernetes`` is imported when a KubeCluster is built, not when this module is imported, and
+only its ``client`` and ``config`` parts (``cluster/kubeimport.py``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from drifttui.cluster.kinds import lookup, resource_path
+from drifttui.cluster.kubeimport import client_and_config
 from drifttui.cluster.protocol import (
     FIELD_MANAGER,
     ClusterEvent,
@@ -78,8 +80,8 @@ def load_configuration(
     with no kubeconfig at all and no context asked for, the in-cluster service account.
     Raises ClusterError with one line on any problem.
     """
-    from kubernetes import client, config
-    from kubernetes.config.config_exception import ConfigException
+    client, config = client_and_config()
+    ConfigException = config.ConfigException  # noqa: N806
 
     cfg = client.Configuration()
     if in_cluster:
@@ -448,7 +450,7 @@ class KubeCluster:
         settings: WatchSettings | None = None,
         name: str | None = None,
     ) -> None:
-        from kubernetes import client
+        client, _ = client_and_config()
 
         if configuration is None:
             configuration, context_name, ctx_namespace = load_configuration(
