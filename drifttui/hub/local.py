@@ -70,6 +70,7 @@ CREATE TABLE IF NOT EXISTS units (
   last_change_description TEXT NOT NULL DEFAULT '',
   toolchain_type TEXT NOT NULL DEFAULT 'Kubernetes/YAML', changeset_id TEXT,
   conflicts TEXT NOT NULL DEFAULT '[]', created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+  parsed_json TEXT, parsed_hash TEXT,
   UNIQUE (space_id, slug));
 CREATE INDEX IF NOT EXISTS units_upstream ON units(upstream_unit_id);
 CREATE TABLE IF NOT EXISTS revisions (
@@ -87,8 +88,6 @@ CREATE TABLE IF NOT EXISTS changesets (
   id TEXT PRIMARY KEY, space_id TEXT NOT NULL, slug TEXT NOT NULL,
   description TEXT NOT NULL DEFAULT '', labels TEXT NOT NULL DEFAULT '{}',
   version INTEGER NOT NULL DEFAULT 1, created_at TEXT NOT NULL, UNIQUE (space_id, slug));
-CREATE TABLE IF NOT EXISTS parsed_documents (
-  hash TEXT PRIMARY KEY, json TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS audit (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, author TEXT NOT NULL,
   action TEXT NOT NULL, description TEXT NOT NULL DEFAULT '', units TEXT NOT NULL DEFAULT '[]',
@@ -136,7 +135,7 @@ class SqliteHub:
         self._conns_lock = threading.Lock()
         self._closed = False
         self._parsed: dict[str | None, dict[str, str]] = {}
-        """space ID (None: every space) -> the parsed documents of the units it last listed
+        """space ID (None: every space) -> the parsed documents of the units it listed last
         with their data, by data hash (see :meth:`stored_document`)."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -150,6 +149,9 @@ class SqliteHub:
             for stmt in _SCHEMA.strip().split(";"):
                 if stmt.strip():
                     c.execute(stmt)
+            if "parsed_hash" not in {r[1] for r in c.execute("PRAGMA table_info(units)")}:
+                for col in _PARSED_COLUMNS:  # a hub file made before they were added
+                    c.execute(f"ALTER TABLE units ADD COLUMN {col} TEXT")
             row = c.execute("SELECT value FROM meta WHERE key='organization_id'").fetchone()
             if row is None:
                 c.execute(
@@ -426,22 +428,18 @@ class SqliteHub:
         after_id: str | None = None,
         limit: int | None = None,
         conn: sqlite3.Connection | None = None,
-        with_parsed: bool = False,
+        ordered: bool = True,
     ) -> list[Row]:
-        """Unit rows matching ``where`` ordered by ID (the paging order of the real API).
-        ``with_parsed``: also ``parsed_json``, the JSON of the parsed data when kept."""
+        """Unit rows matching ``where`` ordered by ID (the paging order of the real API);
+        ``ordered=False``: in no particular order (a caller that sorts them itself)."""
         c = conn or self._conn()
         parsed = where if isinstance(where, Where) else parse_where(where or "", "Unit")
         cols = "u.*" if with_data else _UNIT_COLS_NO_DATA
-        if with_parsed:
-            cols += ", pd.json AS parsed_json"
         sql = (
             f"SELECT {cols}, s.slug AS space_slug, up.head_revision AS upstream_head,"
             " length(CAST(u.data AS BLOB)) AS data_size "
             "FROM units u JOIN spaces s ON s.id = u.space_id "
-            "LEFT JOIN units up ON up.id = u.upstream_unit_id "
-            + ("LEFT JOIN parsed_documents pd ON pd.hash = u.data_hash " if with_parsed else "")
-            + "WHERE 1=1"
+            "LEFT JOIN units up ON up.id = u.upstream_unit_id WHERE 1=1"
         )
         args: list[Any] = []
         if space_id:
@@ -459,7 +457,8 @@ class SqliteHub:
         if after_id:
             sql += " AND u.id > ?"
             args.append(after_id)
-        sql += " ORDER BY u.id"
+        if ordered or limit:
+            sql += " ORDER BY u.id"
         rows = [dict(r) for r in c.execute(sql, args).fetchall()]
         if not parsed.clauses:
             return rows[:limit] if limit else rows
@@ -544,12 +543,15 @@ class SqliteHub:
     ) -> list[Unit]:
         c = self._conn()
         space_id = self._space_row(c, space)["id"] if space else None
+        # sorted below: no ORDER BY (a sort of thousands of wide rows in SQLite)
         rows = self.select_unit_rows(
-            where, space_id=space_id, with_data=with_data, conn=c, with_parsed=with_data
+            where, space_id=space_id, with_data=with_data, conn=c, ordered=False
         )
         if with_data and not where:
             self._parsed[space_id] = {
-                r["data_hash"]: r["parsed_json"] for r in rows if r["parsed_json"] is not None
+                r["data_hash"]: r["parsed_json"]
+                for r in rows
+                if r["parsed_json"] is not None and r["parsed_hash"] == r["data_hash"]
             }
         units = [self._to_unit(r, with_data) for r in rows]
         units.sort(key=lambda u: (u.space, u.slug))
@@ -565,15 +567,6 @@ class SqliteHub:
             if text is not None:
                 return text
         return None
-
-    def _keep_parsed(self, c: sqlite3.Connection, data: str, obj: Mapping[str, Any]) -> None:
-        """Keep the JSON of ``obj``, the object just parsed from ``data`` (by its hash)."""
-        text = docs.document_json(obj)
-        if text is not None:
-            c.execute(
-                "INSERT OR IGNORE INTO parsed_documents (hash, json) VALUES (?, ?)",
-                (docs.data_hash(data), text),
-            )
 
     def get_unit(self, space: str, unit: str) -> Unit:
         return self._to_unit(self._unit_row(self._conn(), space, unit))
@@ -669,7 +662,10 @@ class SqliteHub:
         *,
         upstream: Row | None = None,
         changeset_id: str | None = None,
+        parsed: str | None = None,
     ) -> Row:
+        """``parsed``: the JSON of the object parsed from ``data`` (``docs.document_json``),
+        kept beside it so that readers need not parse the YAML."""
         if c.execute(
             "SELECT 1 FROM units WHERE space_id = ? AND slug = ?", (space_row["id"], slug)
         ).fetchone():
@@ -705,8 +701,8 @@ class SqliteHub:
         c.execute(
             "INSERT INTO units (id, space_id, slug, labels, head_revision, head_revision_id,"
             " data, data_hash, upstream_unit_id, upstream_space_id, upstream_revision,"
-            " last_change_description, created_at, updated_at)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " last_change_description, created_at, updated_at, parsed_json, parsed_hash)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 uid,
                 row["space_id"],
@@ -722,6 +718,8 @@ class SqliteHub:
                 description,
                 now,
                 now,
+                parsed,
+                row["data_hash"] if parsed is not None else None,
             ),
         )
         return row
@@ -737,11 +735,10 @@ class SqliteHub:
     ) -> Unit:
         docs.check_slug(slug, "unit slug")
         lab = docs.check_labels(labels)
-        obj = docs.parse_manifest(data, f"{space}/{slug}")
+        parsed = docs.document_json(docs.parse_manifest(data, f"{space}/{slug}"))
         with self._tx() as c:
             sp = self._space_row(c, space)
-            self._new_unit(c, sp, slug, data, lab, description, "CreateUnit")
-            self._keep_parsed(c, data, obj)
+            self._new_unit(c, sp, slug, data, lab, description, "CreateUnit", parsed=parsed)
             self._audit(c, "CreateUnit", description, [f"{space}/{slug}"], [space])
             return self._to_unit(self._unit_row(c, space, slug))
 
@@ -753,16 +750,15 @@ class SqliteHub:
     ) -> int:
         """Bulk insert (slug, data, labels) in one transaction; the fast path for seeding
         large hubs (tests, benchmarks, imports of many objects)."""
-        objs = []
+        parsed = []
         for slug, data, labels in items:
             docs.check_slug(slug, "unit slug")
             docs.check_labels(labels)
-            objs.append(docs.parse_manifest(data, f"{space}/{slug}"))
+            parsed.append(docs.document_json(docs.parse_manifest(data, f"{space}/{slug}")))
         with self._tx() as c:
             sp = self._space_row(c, space)
-            for (slug, data, labels), obj in zip(items, objs, strict=True):
-                self._new_unit(c, sp, slug, data, labels, description, "CreateUnit")
-                self._keep_parsed(c, data, obj)
+            for (slug, data, labels), text in zip(items, parsed, strict=True):
+                self._new_unit(c, sp, slug, data, labels, description, "CreateUnit", parsed=text)
             self._audit(
                 c, "CreateUnit", description, [f"{space}/{s}" for s, _, _ in items], [space]
             )
@@ -780,8 +776,10 @@ class SqliteHub:
         upstream_revision: int | None = None,
         changeset_id: str | None = None,
         conflicts: Sequence[str] | None = None,
+        parsed: str | None = None,
     ) -> int | None:
-        """New head revision with ``data`` unless identical; returns its number."""
+        """New head revision with ``data`` unless identical; returns its number. ``parsed``:
+        as for :meth:`_new_unit` (None: readers parse this data themselves)."""
         new_hash = docs.data_hash(data)
         now = self._ts()
         if new_hash == row["data_hash"]:
@@ -814,7 +812,7 @@ class SqliteHub:
             "UPDATE units SET data = ?, data_hash = ?, head_revision = ?, head_revision_id = ?,"
             " last_change_description = ?, version = version + 1, updated_at = ?,"
             " upstream_revision = COALESCE(?, upstream_revision),"
-            " conflicts = COALESCE(?, conflicts) WHERE id = ?",
+            " conflicts = COALESCE(?, conflicts), parsed_json = ?, parsed_hash = ? WHERE id = ?",
             (
                 data,
                 new_hash,
@@ -824,6 +822,8 @@ class SqliteHub:
                 now,
                 upstream_revision,
                 json.dumps(list(conflicts)) if conflicts is not None else None,
+                parsed,
+                new_hash if parsed is not None else None,
                 row["id"],
             ),
         )
@@ -839,7 +839,7 @@ class SqliteHub:
         if_match: str | None = None,
         changeset_id: str | None = None,
     ) -> Unit:
-        obj = docs.parse_manifest(data, f"{space}/{unit}")
+        parsed = docs.document_json(docs.parse_manifest(data, f"{space}/{unit}"))
         with self._tx() as c:
             row = self._unit_row(c, space, unit)
             if if_match is not None and if_match != row["data_hash"]:
@@ -848,8 +848,9 @@ class SqliteHub:
                     None,
                     "read it again and reapply the change",
                 )
-            num = self._write_data(c, row, data, description, "Update", changeset_id=changeset_id)
-            self._keep_parsed(c, data, obj)
+            num = self._write_data(
+                c, row, data, description, "Update", changeset_id=changeset_id, parsed=parsed
+            )
             if num is not None:
                 self._audit(
                     c, "UpdateUnit", description, [f"{space}/{unit}"], [space], changeset_id
@@ -983,8 +984,9 @@ class SqliteHub:
             sp = self._space_row(c, space)
             desc = f"Clone of {upstream_space}/{unit} revision {up['head_revision']}"
             self._new_unit(
-                c, sp, slug, up["data"], self._labels(up), desc, "CloneUnit", upstream=up
-            )
+                c, sp, slug, up["data"], self._labels(up), desc, "CloneUnit", upstream=up,
+                parsed=up["parsed_json"] if up["parsed_hash"] == up["data_hash"] else None,
+            )  # fmt: skip
             self._audit(c, "CloneUnit", desc, [f"{space}/{slug}"], [space, upstream_space])
             return self._to_unit(self._unit_row(c, space, slug))
 
@@ -1365,6 +1367,8 @@ class SqliteHub:
             for r in rows
         ]
 
+
+_PARSED_COLUMNS = ("parsed_json", "parsed_hash")
 
 _UNIT_COLS_NO_DATA = (
     "u.id, u.space_id, u.slug, u.display_name, u.labels, u.annotations, u.version,"

@@ -157,3 +157,31 @@ def test_the_hub_never_serves_a_parse_of_other_text_and_never_keeps_a_secret(
     raw = (tmp_path / "hub.db").read_bytes()
     assert raw.count(b"hunter2-do-not-cache") >= 1  # the unit's own data, nothing more
     assert b'"hunter2-do-not-cache"' not in raw  # no JSON copy
+
+
+def test_a_hub_file_from_before_the_parsed_documents_opens_and_fills_in(tmp_path: Path) -> None:
+    import sqlite3
+
+    from drifttui.hub.documents import data_hash
+
+    path = tmp_path / "hub.db"
+    hub = SqliteHub(path)
+    hub.create_space("s")
+    hub.create_unit("s", "old", deployment("old", 2))
+    hub.close()
+    raw = sqlite3.connect(path)
+    raw.execute("ALTER TABLE units DROP COLUMN parsed_json")
+    raw.execute("ALTER TABLE units DROP COLUMN parsed_hash")
+    raw.commit()
+    raw.close()
+
+    hub = SqliteHub(path)
+    hub.create_unit("s", "new", deployment("new", 3))
+    units = {u.slug: u for u in hub.list_units("s", with_data=True)}
+    assert hub.stored_document(data_hash(units["old"].data)) is None  # parsed as before
+    assert hub.stored_document(data_hash(units["new"].data)) is not None
+    cache = DocumentFileCache(tmp_path / "documents.jsonl", stored=hub.stored_document)
+    engine = snapshot(hub, cache)
+    assert (cache.stored_hits, cache.misses) == (1, 1)
+    assert len(engine.store.items("dev")) == 2
+    hub.close()
