@@ -367,7 +367,10 @@ class Engine:
             st.ctx = None  # the units changed (or this is the first read)
             if hpas_changed:  # a target's allowed replicas may have changed
                 changed |= set(desired) | set(st.live)
-            self._recompute(st, _in_key_order(changed), cause)
+            if st.live or st.listed or st.fetched:
+                self._recompute(st, _in_key_order(changed), cause)
+            # else nothing of the cluster is known yet (the first read of a snapshot): every
+            # item would be None, the store holds none for this environment: nothing to do
         for slug, msg in errors.items():
             log.error("unit %s/%s: %s", st.env.space, slug, msg)
 

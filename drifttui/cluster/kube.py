@@ -578,27 +578,56 @@ class KubeCluster:
     def _list_objects(
         self, kinds: Sequence[tuple[str, str, str]], namespace: str | None
     ) -> list[JSONObject]:
+        """Every kind's LIST at once (one thread each: the waits overlap, against a remote
+        API server most of the time), the objects in the order of ``kinds``; the error of
+        the first kind that failed, as listing them one after another would raise."""
+        results: list[list[JSONObject] | BaseException] = [[] for _ in kinds]
+
+        def list_one(i: int) -> None:
+            try:
+                results[i] = self._list_kind(kinds[i], namespace)
+            except BaseException as exc:  # raised below, in the caller's thread
+                results[i] = exc
+
+        threads = [
+            threading.Thread(target=list_one, args=(i,), name=f"list:{kind[1]}", daemon=True)
+            for i, kind in enumerate(kinds[1:], start=1)
+        ]
+        for t in threads:
+            t.start()
+        try:
+            list_one(0)
+        finally:
+            for t in threads:
+                t.join()
         out: list[JSONObject] = []
-        for kind in kinds:
-            token: str | None = None
-            while True:
-                try:
-                    page = self.transport.list_page(
-                        kind, namespace, limit=self.settings.page_size, continue_token=token
-                    )
-                except ApiError as exc:
-                    if exc.status == 410 and token:
-                        token = None  # the continue token expired: start over
-                        out = [o for o in out if o.get("kind") != kind[1]]
-                        continue
-                    raise self._error("list", kind, namespace, exc) from None
-                except TransportError as exc:
-                    raise self._error("list", kind, namespace, exc) from None
-                out.extend(trim_object(o, kind[0], kind[1], compact=False) for o in page.items)
-                token = page.continue_token
-                if not token:
-                    break
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+            out.extend(result)
         return out
+
+    def _list_kind(self, kind: KindRef, namespace: str | None) -> list[JSONObject]:
+        out: list[JSONObject] = []
+        token: str | None = None
+        while True:
+            try:
+                page = self.transport.list_page(
+                    kind, namespace, limit=self.settings.page_size, continue_token=token
+                )
+            except ApiError as exc:
+                if exc.status == 410 and token:
+                    token = None  # the continue token expired: start over
+                    out = []
+                    continue
+                raise self._error("list", kind, namespace, exc) from None
+            except TransportError as exc:
+                raise self._error("list", kind, namespace, exc) from None
+            # the snapshot's objects live for one run: trimmed, not interned (store.py)
+            out.extend(trim_object(o, kind[0], kind[1], compact=False) for o in page.items)
+            token = page.continue_token
+            if not token:
+                return out
 
     def _kind_ref(self, api_version: str, kind: str, verb: str, namespace: str | None) -> KindRef:
         try:

@@ -24,6 +24,7 @@ from kubernetes import client as k8s_client
 
 from drifttui.cluster.kube import KubeCluster
 from drifttui.cluster.protocol import FIELD_MANAGER, EventType, PatchOp
+from drifttui.cluster.store import trim_object
 from drifttui.core.correct import plan_correction
 from drifttui.core.models import (
     Category,
@@ -388,6 +389,28 @@ def test_forbidden_list_is_one_clear_line_in_the_watch_and_in_list_objects(
     health = cluster.health()["Deployment"]
     assert not health.has_listed
     assert health.last_error == FORBIDDEN_LINE
+    cluster.close()
+
+
+def test_list_objects_lists_kinds_together_in_their_order_and_names_the_first_failure(
+    emulator: EmulatorThread,
+) -> None:
+    emulator.create(deployment("web"))
+    emulator.create(configmap("settings", k="v"))
+    cluster = kube(emulator, page_size=1)
+    kinds = [CONFIGMAPS, DEPLOYMENTS]
+    objs = cluster.list_objects(kinds, NS)
+    assert [(o["kind"], o["metadata"]["name"]) for o in objs] == [
+        ("ConfigMap", "settings"),
+        ("Deployment", "web"),
+    ]
+    assert objs == [trim_object(o) for o in objs]  # trimmed as the store trims
+    for api, kind in (("apps/v1", "Deployment"), ("v1", "ConfigMap")):
+        res = emulator.resource(api, kind)
+        emulator.script(lambda s, res=res: s["list", res] << 403 << status(403, "Forbidden", ""))
+    with pytest.raises(ClusterError) as info:
+        cluster.list_objects(kinds, NS)
+    assert str(info.value).startswith('cannot list v1 ConfigMap in "shop"'), str(info.value)
     cluster.close()
 
 
