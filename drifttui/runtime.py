@@ -70,13 +70,16 @@ def environments_for(settings: Settings, hub: Hub) -> tuple[Environment, ...]:
 
 def records_for(hub: Hub, environments: Sequence[Environment]) -> DriftRecords | None:
     """The drift-records store of the chain the environments belong to, if there is one."""
-    from drifttui.hub.chain import CHAIN_LABEL
-
     for env in environments:
         try:
-            chain = hub.get_space(env.space).labels.get(CHAIN_LABEL)
+            labels = hub.get_space(env.space).labels
         except NotFoundError:
             continue
+        if not labels:  # no chain (and nothing of the chain module to import)
+            continue
+        from drifttui.hub.chain import CHAIN_LABEL
+
+        chain = labels.get(CHAIN_LABEL)
         if not chain:
             continue
         from drifttui.hub.records import DriftRecords
