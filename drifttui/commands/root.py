@@ -23,6 +23,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_once(args: argparse.Namespace, settings: object) -> int:
+    """The ``--once`` command; the last thing its process does (see the end)."""
+    import gc
+
     from drifttui.cluster.store import gc_paused
     from drifttui.config import Settings
     from drifttui.logs import setup_logging
@@ -33,9 +36,13 @@ def run_once(args: argparse.Namespace, settings: object) -> int:
     # One snapshot, then exit: the cyclic collector would only rescan, again and again, the
     # hundreds of thousands of containers a large snapshot holds (a third of the run at
     # 5,000 objects), and would find almost nothing to free. The snapshot is dropped before
-    # the collector resumes, so that it has not one last full pass over it to make.
+    # the collector resumes, and what is left (the modules) is frozen: the process ends
+    # now, and the interpreter's last collection need not walk every module's objects
+    # again (40 ms of a run that should take 500).
     with gc_paused():
-        return _snapshot_and_report(args, settings)
+        code = _snapshot_and_report(args, settings)
+        gc.freeze()
+    return code
 
 
 def _snapshot_and_report(args: argparse.Namespace, settings: Settings) -> int:
