@@ -47,10 +47,10 @@ def _object(text: str) -> dict[str, Any] | None:
 class DocumentFileCache:
     """``get(data)`` / ``put(data, obj)`` for the engine, ``save()`` when the run ends.
 
-    ``stored(digest)``, when given, is asked first: the JSON text of the object parsed from
-    the data with that SHA-256, kept by the hub itself (the embedded hub keeps one for every
-    unit it validated when it was written), or None. A first run on a machine then parses
-    no YAML either, and the file is not even read.
+    ``stored(digest)``, when given, is asked first: the object parsed from the data with
+    that SHA-256 (a fresh one, the caller's), kept by the hub itself (the embedded hub keeps
+    one for every unit it validated when it was written), or None. A first run on a machine
+    then parses no YAML either, and the file is not even read.
     """
 
     def __init__(
@@ -58,7 +58,7 @@ class DocumentFileCache:
         path: Path,
         *,
         max_entries: int = 50_000,
-        stored: Callable[[str], str | None] | None = None,
+        stored: Callable[[str], dict[str, Any] | None] | None = None,
     ) -> None:
         self.path = path
         self.max_entries = max_entries
@@ -90,13 +90,11 @@ class DocumentFileCache:
     def get(self, data: str) -> dict[str, Any] | None:
         """A fresh copy of the object parsed from ``data`` before, or None."""
         digest = _digest(data)
-        text = self.stored(digest) if self.stored is not None else None
-        if text is not None:
-            obj = _object(text)
-            if obj is not None:
-                with self._lock:
-                    self.stored_hits += 1
-                return obj
+        stored = self.stored(digest) if self.stored is not None else None
+        if stored is not None:
+            with self._lock:
+                self.stored_hits += 1
+            return stored
         with self._lock:
             text = self._loaded().get(digest)
             if text is None:

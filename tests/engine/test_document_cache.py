@@ -3,7 +3,6 @@ one stale, never writes a Secret's values to disk, and shrugs off a damaged file
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import yaml
@@ -148,9 +147,9 @@ def test_the_hub_never_serves_a_parse_of_other_text_and_never_keeps_a_secret(
     hub.create_unit("s", "creds", SECRET)
     hub.update_unit_data("s", "web", deployment("web", 3), "scale")
     units = {u.slug: u for u in hub.list_units("s", with_data=True)}
-    text = hub.stored_document(data_hash(units["web"].data))
-    assert text is not None
-    assert yaml.safe_load(units["web"].data) == json.loads(text)
+    obj = hub.stored_document(data_hash(units["web"].data))
+    assert obj == yaml.safe_load(units["web"].data)
+    assert hub.stored_document(data_hash(units["web"].data)) is None  # handed out once
     assert hub.stored_document(data_hash(deployment("web", 2))) is None  # not listed now
     assert hub.stored_document(data_hash(units["creds"].data)) is None
     hub.close()
