@@ -19,9 +19,19 @@ Reference (issue 6): ``kubectl diff`` took about 5.5 s for 1,000 Deployments aga
 loopback API server; targets: 1,000 objects in about 0.5 s start-up included, 5,000 in under
 2 s and 300 MB.
 
+Where the unit documents come from (``cache`` column):
+
+- ``warm``: a run after another one: the parsed-document cache (``document_cache.py``) and
+  the embedded hub's kept parses both hold every unit;
+- ``cold``: the document cache file removed before each run (a first run, a CI job without a
+  kept home): the embedded hub's kept parses (written when the units were created) remain;
+- ``yaml``: no cache file and a copy of the hub without kept parses, as a hub that keeps
+  none (ConfigHub over HTTP) gives the first run: every unit's YAML is parsed.
+
     /work/venv/bin/python bench/once_http.py                    # N = 0, 1000, 5000; best of 3
     /work/venv/bin/python bench/once_http.py --objects 1000 --repeat 3 --server raw
     /work/venv/bin/python bench/once_http.py --objects 5000 --profile /tmp/once.prof
+    /work/venv/bin/python bench/once_http.py --checkout /tmp/main  # another drifttui (before)
 """
 
 from __future__ import annotations
@@ -31,6 +41,8 @@ import copy
 import json
 import os
 import platform
+import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -266,6 +278,21 @@ def kubeconfig(path: Path, url: str) -> None:
     )
 
 
+CHECKOUT = ROOT
+"""The drifttui checkout that runs (``--checkout``: another one, for a before/after)."""
+
+
+def hub_without_kept_parses(hub_path: Path) -> Path:
+    """A copy of the hub whose units carry no kept parse (``yaml``)."""
+    copy_path = hub_path.with_name("hub-yaml.db")
+    shutil.copyfile(hub_path, copy_path)
+    with sqlite3.connect(copy_path) as db:
+        cols = {r[1] for r in db.execute("PRAGMA table_info(units)")}
+        if "parsed_json" in cols:
+            db.execute("UPDATE units SET parsed_json = NULL, parsed_hash = NULL")
+    return copy_path
+
+
 def run_once(
     home: Path, kubeconfig_path: Path, hub_path: Path, profile: str | None = None
 ) -> tuple[float, int, dict[str, Any]]:
@@ -278,7 +305,7 @@ def run_once(
     }
     env.update(
         HOME=str(home),
-        PYTHONPATH=str(ROOT),
+        PYTHONPATH=str(CHECKOUT),
         NO_COLOR="1",
         KUBECONFIG=str(kubeconfig_path),
         DRIFTTUI_HUB=str(hub_path),
@@ -341,13 +368,15 @@ def measure(n: int, servers: list[str], repeat: int, profile: str | None) -> lis
                 kc = home / f"kubeconfig-{server}"
                 kubeconfig(kc, urls[server])
                 run_once(home, kc, hub_path)  # warm-up: bytecode, page cache
-                for cache in ("warm", "cold"):
+                yaml_hub = hub_without_kept_parses(hub_path)
+                for cache in ("warm", "cold", "yaml"):
                     times, rss = [], []
                     for _ in range(repeat):
-                        if cache == "cold":  # the parsed-document cache of earlier runs
+                        if cache != "warm":  # the parsed-document cache of earlier runs
                             for f in home.glob(".local/share/drifttui/cache/documents-*"):
                                 f.unlink()
-                        elapsed, peak, report = run_once(home, kc, hub_path)
+                        hub = yaml_hub if cache == "yaml" else hub_path
+                        elapsed, peak, report = run_once(home, kc, hub)
                         check(report, n, drifted)
                         times.append(elapsed)
                         rss.append(peak)
@@ -384,7 +413,12 @@ def main() -> None:
         "--server", choices=["emulator", "raw", "both"], default="both", help="which server"
     )
     parser.add_argument("--profile", help="also write a cProfile of one run (the last server)")
+    parser.add_argument(
+        "--checkout", type=Path, help="run the drifttui of this checkout (default: this one)"
+    )
     args = parser.parse_args()
+    global CHECKOUT
+    CHECKOUT = (args.checkout or ROOT).resolve()
     servers = ["emulator", "raw"] if args.server == "both" else [args.server]
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, "

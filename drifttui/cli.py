@@ -119,7 +119,10 @@ def snapshot_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--readonly", action="store_true", help="disable every write")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The whole command line. With ``argv``, a subcommand it does not name is listed (for
+    ``--help``) but not built: ``drifttui --once`` imports no command module but its own."""
+    named = None if argv is None else set(argv)
     common = common_options()
     parser = argparse.ArgumentParser(
         prog="drifttui",
@@ -133,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     snapshot_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module, help_text in COMMANDS:
+        if named is not None and name not in named:
+            sub.add_parser(name, help=help_text)  # not chosen: argparse needs its name only
+            continue
         mod = _command_module(module)
         sp = sub.add_parser(
             name,
@@ -154,7 +160,7 @@ def _command_module(module: str) -> ModuleType:
 def main(argv: Sequence[str] | None = None) -> int:
     from drifttui.errors import DrifttuiError
 
-    parser = build_parser()
+    parser = build_parser(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     module = getattr(args, "_module", None) or "root"
     try:

@@ -20,8 +20,11 @@ import logging
 import os
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from drifttui.hub.documents import document_json
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +36,34 @@ def _digest(data: str) -> str:
     return hashlib.sha256(data.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-class DocumentFileCache:
-    """``get(data)`` / ``put(data, obj)`` for the engine, ``save()`` when the run ends."""
+def _object(text: str) -> dict[str, Any] | None:
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        return None
+    return obj if isinstance(obj, dict) else None
 
-    def __init__(self, path: Path, *, max_entries: int = 50_000) -> None:
+
+class DocumentFileCache:
+    """``get(data)`` / ``put(data, obj)`` for the engine, ``save()`` when the run ends.
+
+    ``stored(digest)``, when given, is asked first: the object parsed from the data with
+    that SHA-256 (a fresh one, the caller's), kept by the hub itself (the embedded hub keeps
+    one for every unit it validated when it was written), or None. A first run on a machine
+    then parses no YAML either, and the file is not even read.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        max_entries: int = 50_000,
+        stored: Callable[[str], dict[str, Any] | None] | None = None,
+    ) -> None:
         self.path = path
         self.max_entries = max_entries
+        self.stored = stored
+        self.stored_hits = 0
         self._lock = threading.Lock()
         self._entries: dict[str, str] | None = None  # digest -> JSON text, newest last
         self._used: dict[str, None] = {}
@@ -65,6 +90,11 @@ class DocumentFileCache:
     def get(self, data: str) -> dict[str, Any] | None:
         """A fresh copy of the object parsed from ``data`` before, or None."""
         digest = _digest(data)
+        stored = self.stored(digest) if self.stored is not None else None
+        if stored is not None:
+            with self._lock:
+                self.stored_hits += 1
+            return stored
         with self._lock:
             text = self._loaded().get(digest)
             if text is None:
@@ -72,21 +102,12 @@ class DocumentFileCache:
                 return None
             self._used[digest] = None
             self.hits += 1
-        try:
-            obj = json.loads(text)
-        except ValueError:
-            return None
-        return obj if isinstance(obj, dict) else None
+        return _object(text)
 
     def put(self, data: str, obj: dict[str, Any]) -> None:
         """Keep ``obj`` (just parsed from ``data``, not yet changed) for the next run."""
-        if obj.get("kind") == "Secret":
-            return
-        try:
-            text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
-            if json.loads(text) != obj:  # e.g. a number as a mapping key: not JSON's
-                return
-        except (TypeError, ValueError):  # a YAML timestamp or the like: parse it next time
+        text = document_json(obj)  # None: a Secret, or not JSON's (parse it next time)
+        if text is None:
             return
         digest = _digest(data)
         with self._lock:

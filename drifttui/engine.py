@@ -13,6 +13,7 @@ ResourceKey).
 from __future__ import annotations
 
 import logging
+import operator
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -124,7 +125,7 @@ class DriftStore:
     def items(self, env: str | None = None) -> list[DriftItem]:
         with self._lock:
             values = [i for (e, _), i in self._items.items() if env is None or e == env]
-        values.sort(key=lambda i: (i.environment, i.key))
+        values.sort(key=_item_order)
         return values
 
     def drifted(self, env: str | None = None) -> list[DriftItem]:
@@ -313,7 +314,7 @@ class Engine:
             for env, key in [(i.environment, i.key) for i in self.store.items(st.env.name)]:
                 if env == st.env.name:
                     keys.add(key)
-            self._recompute(st, sorted(keys), cause)
+            self._recompute(st, _in_key_order(keys), cause)
 
     def set_ignore_rules(self, rules: Iterable[IgnoreRule]) -> None:
         """Replace the ignore rules and recompute every environment (the TUI's ``i``): the
@@ -375,7 +376,10 @@ class Engine:
             st.ctx = None  # the units changed (or this is the first read)
             if hpas_changed:  # a target's allowed replicas may have changed
                 changed |= set(desired) | set(st.live)
-            self._recompute(st, sorted(changed), cause)
+            if st.live or st.listed or st.fetched:
+                self._recompute(st, _in_key_order(changed), cause)
+            # else nothing of the cluster is known yet (the first read of a snapshot): every
+            # item would be None, the store holds none for this environment: nothing to do
         for slug, msg in errors.items():
             log.error("unit %s/%s: %s", st.env.space, slug, msg)
 
@@ -404,7 +408,7 @@ class Engine:
                 continue
             with st.lock:
                 st.fetched.add(key)
-                self._recompute(st, sorted(self._set_live(st, key, live)), "cluster")
+                self._recompute(st, _in_key_order(self._set_live(st, key, live)), "cluster")
 
     # ----------------------------------------------------------------- live side
 
@@ -441,14 +445,14 @@ class Engine:
                 st.cluster_error = None
                 st.listed.add(event.kind)
                 keys = [k for k in set(st.desired) | set(st.live) if k.kind == event.kind]
-                self._recompute(st, sorted(keys), "cluster")
+                self._recompute(st, _in_key_order(keys), "cluster")
                 return
             obj = event.obj
             if obj is None:
                 return
             key = key_of(obj, st.default_namespace)
             affected = self._set_live(st, key, None if event.type is EventType.DELETED else obj)
-            self._recompute(st, sorted(affected), "cluster")
+            self._recompute(st, _in_key_order(affected), "cluster")
         if self.latency_observer is not None:
             self.latency_observer(time.perf_counter() - started)
 
@@ -554,7 +558,21 @@ class Engine:
             log.warning("cannot re-read %s: %s", key, exc)
             return
         with st.lock:
-            self._recompute(st, sorted(self._set_live(st, key, live)), "fix")
+            self._recompute(st, _in_key_order(self._set_live(st, key, live)), "fix")
+
+
+_key_fields = operator.attrgetter("group", "kind", "namespace", "name")
+
+
+def _in_key_order(keys: Iterable[ResourceKey]) -> list[ResourceKey]:
+    """``sorted(keys)``, the same order, with the fields compared as one tuple rather than
+    through the dataclass's ``__lt__`` (a third of the time at thousands of keys)."""
+    return sorted(keys, key=_key_fields)
+
+
+def _item_order(item: DriftItem) -> tuple[str, str, str, str, str]:
+    k = item.key
+    return (item.environment, k.group, k.kind, k.namespace, k.name)
 
 
 def _with_unmanaged(ctx: DiffContext) -> DiffContext:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from drifttui.config import Settings, data_dir
@@ -70,16 +70,20 @@ def environments_for(settings: Settings, hub: Hub) -> tuple[Environment, ...]:
 
 def records_for(hub: Hub, environments: Sequence[Environment]) -> DriftRecords | None:
     """The drift-records store of the chain the environments belong to, if there is one."""
-    from drifttui.hub.chain import CHAIN_LABEL
-    from drifttui.hub.records import DriftRecords
-
     for env in environments:
         try:
-            chain = hub.get_space(env.space).labels.get(CHAIN_LABEL)
+            labels = hub.get_space(env.space).labels
         except NotFoundError:
             continue
+        if not labels:  # no chain (and nothing of the chain module to import)
+            continue
+        from drifttui.hub.chain import CHAIN_LABEL
+
+        chain = labels.get(CHAIN_LABEL)
         if not chain:
             continue
+        from drifttui.hub.records import DriftRecords
+
         space = f"{chain}-drift-records"
         try:
             hub.get_space(space)
@@ -111,8 +115,20 @@ class Runtime:
     environments: tuple[Environment, ...]
     clusters: Mapping[str, Cluster]
     engine: Engine
-    remediator: Remediator
     records: DriftRecords | None
+    _remediator: Remediator | None = field(default=None, repr=False)
+
+    @property
+    def remediator(self) -> Remediator:
+        """The engine's remediator, built on first use (``--once`` writes nothing and does
+        not load the correction planner)."""
+        if self._remediator is None:
+            from drifttui.remediation import Remediator
+
+            self._remediator = Remediator(
+                self.engine, records=self.records, read_only=self.settings.read_only
+            )
+        return self._remediator
 
     def close(self) -> None:
         for c in self.clusters.values():
@@ -141,7 +157,6 @@ def build_runtime(
     from drifttui.document_cache import FILE_NAME, DocumentFileCache
     from drifttui.engine import Engine
     from drifttui.hub import open_hub
-    from drifttui.remediation import Remediator
 
     for warning in settings.warnings:
         log.warning("%s", warning)
@@ -168,11 +183,13 @@ def build_runtime(
         clusters=clusters,
         ignore_rules=compile_rules(list(settings.ignore_rules)),
         prices=settings.prices,
-        document_cache=DocumentFileCache(data_dir() / "cache" / FILE_NAME),
+        document_cache=DocumentFileCache(
+            data_dir() / "cache" / FILE_NAME,
+            stored=getattr(hub, "stored_document", None),  # the embedded hub's parsed units
+        ),
     )
     records = records_for(hub, envs)
-    remediator = Remediator(engine, records=records, read_only=settings.read_only)
-    return Runtime(settings, hub, envs, clusters, engine, remediator, records)
+    return Runtime(settings, hub, envs, clusters, engine, records)
 
 
 def auto_fix_selector(runtime: Runtime) -> Any:

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from drifttui.analysis.protocol import Analysis
 from drifttui.core.diff import error_item
 from drifttui.core.models import ResourceKey
 from drifttui.engine import Engine
 from drifttui.report import EnvironmentReport, Report
+
+if TYPE_CHECKING:
+    from drifttui.analysis.protocol import Analysis
 
 
 def utc_now_iso() -> str:

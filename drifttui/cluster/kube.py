@@ -16,7 +16,8 @@ Errors for people are one line: what, where (kind, namespace, context), what to 
 ``cannot list apps/v1 Deployment in "shop" (context prod-eu): 403 Forbidden; grant
 list/watch or narrow --namespace``. Tokens never appear: messages name the host at most.
 
-``kubernetes`` is imported when a KubeCluster is built, not when this module is imported.
+``kubernetes`` is imported when a KubeCluster is built, not when this module is imported, and
+only its ``client`` and ``config`` parts (``cluster/kubeimport.py``).
 """
 
 from __future__ import annotations
@@ -24,12 +25,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from drifttui.cluster.kinds import lookup, resource_path
+from drifttui.cluster.kubeimport import client_and_config
 from drifttui.cluster.protocol import (
     FIELD_MANAGER,
     ClusterEvent,
@@ -78,8 +81,8 @@ def load_configuration(
     with no kubeconfig at all and no context asked for, the in-cluster service account.
     Raises ClusterError with one line on any problem.
     """
-    from kubernetes import client, config
-    from kubernetes.config.config_exception import ConfigException
+    client, config = client_and_config()
+    ConfigException = config.ConfigException  # noqa: N806
 
     cfg = client.Configuration()
     if in_cluster:
@@ -310,13 +313,8 @@ class KubeTransport:
                 raise TransportError(f"{self.host} did not answer in {timeout[1]:g} s") from None
             raise TransportError(f"cannot connect to {self.host} ({_reason(exc)})") from None
 
-    def call_json(
-        self,
-        method: str,
-        path: str,
-        **kwargs: Any,
-    ) -> tuple[int, Any]:
-        """(status, parsed body) of a 2xx answer; ApiError for any other status."""
+    def call_bytes(self, method: str, path: str, **kwargs: Any) -> tuple[int, bytes]:
+        """(status, body) of a 2xx answer; ApiError for any other status."""
         import urllib3
 
         resp = self.call(method, path, **kwargs)
@@ -328,8 +326,21 @@ class KubeTransport:
             resp.release_conn()
         if not 200 <= resp.status < 300:
             raise _api_error(resp.status, data)
+        return resp.status, data or b""
+
+    def call_json(
+        self,
+        method: str,
+        path: str,
+        **kwargs: Any,
+    ) -> tuple[int, Any]:
+        """(status, parsed body) of a 2xx answer; ApiError for any other status."""
+        status, data = self.call_bytes(method, path, **kwargs)
+        return status, self._json(data)
+
+    def _json(self, data: bytes) -> Any:
         try:
-            return resp.status, json.loads(data) if data else None
+            return json.loads(data) if data else None
         except ValueError:
             raise TransportError(f"{self.host} answered with something that is not JSON") from None
 
@@ -366,10 +377,21 @@ class KubeTransport:
     def list_page(
         self, kind: KindRef, namespace: str | None, *, limit: int, continue_token: str | None
     ) -> ListPage:
+        return self.parse_page(
+            self.list_page_bytes(kind, namespace, limit=limit, continue_token=continue_token)
+        )
+
+    def list_page_bytes(
+        self, kind: KindRef, namespace: str | None, *, limit: int, continue_token: str | None
+    ) -> bytes:
+        """One LIST page as the server sent it (ApiError, TransportError)."""
         query = [("limit", str(limit))]
         if continue_token:
             query.append(("continue", continue_token))
-        _, doc = self.call_json("GET", self.path(kind, namespace), query=query)
+        return self.call_bytes("GET", self.path(kind, namespace), query=query)[1]
+
+    def parse_page(self, data: bytes) -> ListPage:
+        doc = self._json(data)
         meta = (doc or {}).get("metadata") or {}
         return ListPage(
             list((doc or {}).get("items") or []),
@@ -448,7 +470,7 @@ class KubeCluster:
         settings: WatchSettings | None = None,
         name: str | None = None,
     ) -> None:
-        from kubernetes import client
+        client, _ = client_and_config()
 
         if configuration is None:
             configuration, context_name, ctx_namespace = load_configuration(
@@ -576,27 +598,70 @@ class KubeCluster:
     def _list_objects(
         self, kinds: Sequence[tuple[str, str, str]], namespace: str | None
     ) -> list[JSONObject]:
+        """Every kind's LIST at once (one thread each: the waits overlap, against a remote
+        API server most of the time), the objects in the order of ``kinds``; the error of
+        the first kind that failed, as listing them one after another would raise."""
+        results: list[list[JSONObject] | BaseException] = [[] for _ in kinds]
+
+        def list_one(i: int) -> None:
+            try:
+                results[i] = self._list_kind(kinds[i], namespace)
+            except BaseException as exc:  # raised below, in the caller's thread
+                results[i] = exc
+
+        threads = [
+            threading.Thread(target=list_one, args=(i,), name=f"list:{kind[1]}", daemon=True)
+            for i, kind in enumerate(kinds[1:], start=1)
+        ]
+        for t in threads:
+            t.start()
+        try:
+            list_one(0)
+        finally:
+            for t in threads:
+                t.join()
         out: list[JSONObject] = []
-        for kind in kinds:
-            token: str | None = None
-            while True:
-                try:
-                    page = self.transport.list_page(
-                        kind, namespace, limit=self.settings.page_size, continue_token=token
-                    )
-                except ApiError as exc:
-                    if exc.status == 410 and token:
-                        token = None  # the continue token expired: start over
-                        out = [o for o in out if o.get("kind") != kind[1]]
-                        continue
-                    raise self._error("list", kind, namespace, exc) from None
-                except TransportError as exc:
-                    raise self._error("list", kind, namespace, exc) from None
-                out.extend(trim_object(o, kind[0], kind[1]) for o in page.items)
-                token = page.continue_token
-                if not token:
-                    break
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+            out.extend(result)
         return out
+
+    def _list_kind(self, kind: KindRef, namespace: str | None) -> list[JSONObject]:
+        """One kind's paged LIST. The next page is asked for while this one is parsed: its
+        continue token is read from the page's head first (``peek_continue``), and checked
+        against the parsed page (a page asked for with a wrong guess is dropped)."""
+        transport, limit = self.transport, self.settings.page_size
+
+        def fetch(token: str | None) -> bytes:
+            return transport.list_page_bytes(kind, namespace, limit=limit, continue_token=token)
+
+        out: list[JSONObject] = []
+        token: str | None = None
+        ahead: _Ahead | None = None
+        while True:
+            try:
+                data = ahead.result() if ahead is not None and ahead.token == token else None
+                if data is None:
+                    data = fetch(token)
+                guess = peek_continue(data)
+                ahead = _Ahead(fetch, guess) if guess else None
+                page = transport.parse_page(data)
+            except ApiError as exc:
+                ahead = None
+                if exc.status == 410 and token:
+                    token = None  # the continue token expired: start over
+                    out = []
+                    continue
+                raise self._error("list", kind, namespace, exc) from None
+            except TransportError as exc:
+                raise self._error("list", kind, namespace, exc) from None
+            del data
+            # the snapshot's objects live for one run: trimmed, not interned (store.py)
+            out.extend(trim_object(o, kind[0], kind[1], compact=False) for o in page.items)
+            token = page.continue_token
+            if not token:
+                return out
 
     def _kind_ref(self, api_version: str, kind: str, verb: str, namespace: str | None) -> KindRef:
         try:
@@ -690,6 +755,50 @@ class KubeCluster:
         result = trim_object(doc, api_version, kind) if isinstance(doc, Mapping) else None
         action = "create" if status == 201 else "apply"
         return CorrectionResult(key, True, dry_run, action, result=result)
+
+
+_CONTINUE_HEAD = re.compile(rb'"metadata"\s*:\s*')
+
+
+def peek_continue(page: bytes) -> str | None:
+    """The continue token of a LIST page, read from the page's head without parsing its
+    items: API servers write a list's ``metadata`` before its ``items``. None when it is not
+    there (no more pages, or another layout: then the page is simply parsed first)."""
+    items = page.find(b'"items"')
+    head = page[: items if items >= 0 else 4096]
+    found = _CONTINUE_HEAD.search(head)
+    if found is None:
+        return None
+    try:
+        meta, _ = json.JSONDecoder().raw_decode(head[found.end() :].decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    token = meta.get("continue") if isinstance(meta, dict) else None
+    return token if isinstance(token, str) and token else None
+
+
+class _Ahead:
+    """The next LIST page, asked for in a thread (the wait releases the GIL)."""
+
+    def __init__(self, fetch: Callable[[str | None], bytes], token: str) -> None:
+        self.token = token
+        self._data: bytes | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(fetch,), daemon=True)
+        self._thread.start()
+
+    def _run(self, fetch: Callable[[str | None], bytes]) -> None:
+        try:
+            self._data = fetch(self.token)
+        except BaseException as exc:  # raised by result(), in the lister's thread
+            self._error = exc
+
+    def result(self) -> bytes:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._data is not None
+        return self._data
 
 
 def _group(api_version: str) -> str:

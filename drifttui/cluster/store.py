@@ -70,11 +70,17 @@ def _compact_fields(value: Any) -> Any:
 
 
 def trim_object(
-    obj: Mapping[str, Any], api_version: str | None = None, kind: str | None = None
+    obj: Mapping[str, Any],
+    api_version: str | None = None,
+    kind: str | None = None,
+    *,
+    compact: bool = True,
 ) -> JSONObject:
     """The part of a live object the diff needs (see the module docstring).
 
-    ``api_version`` and ``kind`` fill in what LIST items leave out.
+    ``api_version`` and ``kind`` fill in what LIST items leave out. ``compact=False`` skips
+    the interning, which only pays for objects kept for a long time (the watch's store): a
+    one-shot snapshot (``list_objects``) gets equal objects about four times faster.
     """
     out: JSONObject = {}
     out["apiVersion"] = obj.get("apiVersion") or api_version or ""
@@ -107,6 +113,8 @@ def trim_object(
                 out["status"] = {"observedGeneration": value["observedGeneration"]}
             continue
         out[key] = value
+    if not compact:
+        return out
     result: JSONObject = _compact(out)
     return result
 

@@ -10,13 +10,16 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from drifttui.analysis.protocol import Analysis
 from drifttui.config import Settings
 from drifttui.core.models import DriftItem
 from drifttui.engine import Engine
 from drifttui.report import Report, parse_outputs, use_color, write_outputs
 from drifttui.snapshot import engine_report
+
+if TYPE_CHECKING:
+    from drifttui.analysis.protocol import Analysis
 
 log = logging.getLogger("drifttui")
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from drifttui.config import Settings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,14 +23,32 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_once(args: argparse.Namespace, settings: object) -> int:
-    from drifttui.commands._once import take_snapshot, write_report
+    """The ``--once`` command; the last thing its process does (see the end)."""
+    import gc
+
+    from drifttui.cluster.store import gc_paused
     from drifttui.config import Settings
     from drifttui.logs import setup_logging
-    from drifttui.runtime import build_runtime
 
     assert isinstance(settings, Settings)
     secrets = [s.reveal() for s in (settings.cub_token, settings.claude_api_key) if s]
     setup_logging(settings.log_format, verbose=settings.verbose, secrets=secrets)
+    # One snapshot, then exit: the cyclic collector would only rescan, again and again, the
+    # hundreds of thousands of containers a large snapshot holds (a third of the run at
+    # 5,000 objects), and would find almost nothing to free. The snapshot is dropped before
+    # the collector resumes, and what is left (the modules) is frozen: the process ends
+    # now, and the interpreter's last collection need not walk every module's objects
+    # again (40 ms of a run that should take 500).
+    with gc_paused():
+        code = _snapshot_and_report(args, settings)
+        gc.freeze()
+    return code
+
+
+def _snapshot_and_report(args: argparse.Namespace, settings: Settings) -> int:
+    from drifttui.commands._once import take_snapshot, write_report
+    from drifttui.runtime import build_runtime
+
     runtime = build_runtime(settings, env_names=args.env)
     try:
         names = [e.name for e in runtime.environments]

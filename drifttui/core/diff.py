@@ -640,23 +640,32 @@ def _declared_subset(d: Any, lv: Any, q: bool, key: str, outer: str, kind: str) 
     hold extra live items, atomic lists compare whole), allowing extra live keys, which
     without a person's write are never drift. Never looser than the walk: False means
     "not sure" and the full comparison decides. ``key`` is the field holding ``d``,
-    ``outer`` the field holding that one (what tells container ports from other ports)."""
-    if type(d) is dict:
+    ``outer`` the field holding that one (what tells container ports from other ports).
+
+    Called for every in-sync object of a snapshot: scalars are compared here rather than
+    one call deeper, and lists by a plain loop (a third fewer frames than a recursion)."""
+    td = type(d)
+    if td is dict:
         if type(lv) is not dict:
             return False
         data_map = key in DATA_MAP_KEYS
+        get = lv.get
         for k, dv in d.items():
-            v = lv.get(k)
+            v = get(k)
             if v is None:
                 if dv is None or (not data_map and is_zero(dv)):
                     continue
                 return False
-            if dv == v and type(dv) is type(v):
+            tv = type(dv)
+            if tv is type(v) and dv == v:
                 continue
-            if not _declared_subset(dv, v, q or k in QUANTITY_KEYS, k, key, kind):
+            if tv is dict or tv is list:
+                if not _declared_subset(dv, v, q or k in QUANTITY_KEYS, k, key, kind):
+                    return False
+            elif not values_equal(dv, v, q or k in QUANTITY_KEYS):
                 return False
         return True
-    if type(d) is list:
+    if td is list:
         if type(lv) is not list:
             return False
         keyed = key in _KEYED_BY_NAME_OR_FIELD or (
@@ -667,15 +676,18 @@ def _declared_subset(d: Any, lv: Any, q: bool, key: str, outer: str, kind: str) 
             return values_equal(d, lv, q)
         if len(lv) < len(d):
             return False
-        if key == "ports" and any(
-            type(a) is not dict
-            or type(b) is not dict
-            or (a.get("protocol") or "TCP") != (b.get("protocol") or "TCP")
-            for a, b in zip(d, lv, strict=False)
-        ):
-            return False  # the protocol default is part of a port's merge key
-        pairs = zip(d, lv, strict=False)
-        return all(_declared_subset(a, b, q, key, outer, kind) for a, b in pairs)
+        if key == "ports":
+            for a, b in zip(d, lv, strict=False):
+                if (
+                    type(a) is not dict
+                    or type(b) is not dict
+                    or (a.get("protocol") or "TCP") != (b.get("protocol") or "TCP")
+                ):
+                    return False  # the protocol default is part of a port's merge key
+        for a, b in zip(d, lv, strict=False):  # noqa: SIM110 - no generator per list
+            if not _declared_subset(a, b, q, key, outer, kind):
+                return False
+        return True
     return values_equal(d, lv, q)
 
 

@@ -15,6 +15,7 @@ unit again whatever its slug.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -61,6 +62,22 @@ def check_labels(labels: Mapping[str, Any] | None) -> dict[str, str]:
 def data_hash(data: str) -> str:
     """SHA-256 hex of the document: the real API's DataHash and the data ETag."""
     return hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+
+def document_json(obj: Mapping[str, Any]) -> str | None:
+    """The JSON text that gives back exactly ``obj`` (an object just parsed from a unit's
+    YAML), or None: a Secret (its values are copied nowhere), or a value JSON cannot carry
+    (a YAML timestamp, a number as a mapping key, ...). Kept so that the next reader need
+    not parse the YAML again (the embedded hub's parsed documents, the document cache)."""
+    if obj.get("kind") == "Secret":
+        return None
+    try:
+        text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+        if json.loads(text) != obj:  # e.g. a number as a mapping key: not JSON's
+            return None
+    except (TypeError, ValueError):
+        return None
+    return text
 
 
 def parse_manifest(data: str, where: str = "unit data") -> dict[str, Any]:

@@ -70,6 +70,7 @@ CREATE TABLE IF NOT EXISTS units (
   last_change_description TEXT NOT NULL DEFAULT '',
   toolchain_type TEXT NOT NULL DEFAULT 'Kubernetes/YAML', changeset_id TEXT,
   conflicts TEXT NOT NULL DEFAULT '[]', created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+  parsed_json TEXT, parsed_hash TEXT,
   UNIQUE (space_id, slug));
 CREATE INDEX IF NOT EXISTS units_upstream ON units(upstream_unit_id);
 CREATE TABLE IF NOT EXISTS revisions (
@@ -133,6 +134,9 @@ class SqliteHub:
         self._conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
         self._closed = False
+        self._parsed: dict[str | None, _StoredDocuments] = {}
+        """space ID (None: every space) -> the parsed documents of the units it listed last
+        with their data (see :meth:`stored_document`)."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -145,6 +149,9 @@ class SqliteHub:
             for stmt in _SCHEMA.strip().split(";"):
                 if stmt.strip():
                     c.execute(stmt)
+            if "parsed_hash" not in {r[1] for r in c.execute("PRAGMA table_info(units)")}:
+                for col in _PARSED_COLUMNS:  # a hub file made before they were added
+                    c.execute(f"ALTER TABLE units ADD COLUMN {col} TEXT")
             row = c.execute("SELECT value FROM meta WHERE key='organization_id'").fetchone()
             if row is None:
                 c.execute(
@@ -309,8 +316,10 @@ class SqliteHub:
 
     @staticmethod
     def _labels(row: Row, col: str = "labels") -> dict[str, str]:
-        v = json.loads(row[col]) if row.get(col) else {}
-        return dict(v)
+        text = row.get(col)
+        if not text or text == "{}":  # most units: no JSON parse for nothing
+            return {}
+        return dict(json.loads(text))
 
     def _to_space(self, row: Row, unit_count: int = 0) -> Space:
         return Space(
@@ -347,7 +356,7 @@ class SqliteHub:
             toolchain_type=row["toolchain_type"],
             created_at=row["created_at"],
             updated_at=row["updated_at"],
-            conflicts=tuple(json.loads(row["conflicts"] or "[]")),
+            conflicts=_conflicts(row["conflicts"]),
         )
 
     def _to_revision(self, row: Row) -> Revision:
@@ -419,8 +428,10 @@ class SqliteHub:
         after_id: str | None = None,
         limit: int | None = None,
         conn: sqlite3.Connection | None = None,
+        ordered: bool = True,
     ) -> list[Row]:
-        """Unit rows matching ``where`` ordered by ID (the paging order of the real API)."""
+        """Unit rows matching ``where`` ordered by ID (the paging order of the real API);
+        ``ordered=False``: in no particular order (a caller that sorts them itself)."""
         c = conn or self._conn()
         parsed = where if isinstance(where, Where) else parse_where(where or "", "Unit")
         cols = "u.*" if with_data else _UNIT_COLS_NO_DATA
@@ -446,8 +457,13 @@ class SqliteHub:
         if after_id:
             sql += " AND u.id > ?"
             args.append(after_id)
-        sql += " ORDER BY u.id"
-        rows = [dict(r) for r in c.execute(sql, args).fetchall()]
+        if ordered or limit:
+            sql += " ORDER BY u.id"
+        cur = c.cursor()
+        cur.row_factory = None  # plain tuples: a dict per row is built here, 3x faster
+        cur.execute(sql, args)
+        names = [d[0] for d in cur.description]
+        rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
         if not parsed.clauses:
             return rows[:limit] if limit else rows
         make = self._lookup_for(c)
@@ -531,10 +547,33 @@ class SqliteHub:
     ) -> list[Unit]:
         c = self._conn()
         space_id = self._space_row(c, space)["id"] if space else None
-        rows = self.select_unit_rows(where, space_id=space_id, with_data=with_data, conn=c)
+        # sorted below: no ORDER BY (a sort of thousands of wide rows in SQLite)
+        rows = self.select_unit_rows(
+            where, space_id=space_id, with_data=with_data, conn=c, ordered=False
+        )
+        if with_data and not where:
+            self._parsed[space_id] = _StoredDocuments(
+                {
+                    r["data_hash"]: r["parsed_json"]
+                    for r in rows
+                    if r["parsed_json"] is not None and r["parsed_hash"] == r["data_hash"]
+                }
+            )
         units = [self._to_unit(r, with_data) for r in rows]
         units.sort(key=lambda u: (u.space, u.slug))
         return units
+
+    def stored_document(self, digest: str) -> dict[str, Any] | None:
+        """The object parsed from the unit data whose SHA-256 is ``digest``, when this hub
+        kept it (writes that validate the YAML keep it) and a listing with data has just
+        read it; None otherwise. What the document cache asks first: the engine then parses
+        no YAML for a space it reads, on any machine, the first time too. Each is handed
+        out once, as a fresh object the caller owns."""
+        for found in list(self._parsed.values()):
+            obj = found.take(digest)
+            if obj is not None:
+                return obj
+        return None
 
     def get_unit(self, space: str, unit: str) -> Unit:
         return self._to_unit(self._unit_row(self._conn(), space, unit))
@@ -630,7 +669,10 @@ class SqliteHub:
         *,
         upstream: Row | None = None,
         changeset_id: str | None = None,
+        parsed: str | None = None,
     ) -> Row:
+        """``parsed``: the JSON of the object parsed from ``data`` (``docs.document_json``),
+        kept beside it so that readers need not parse the YAML."""
         if c.execute(
             "SELECT 1 FROM units WHERE space_id = ? AND slug = ?", (space_row["id"], slug)
         ).fetchone():
@@ -666,8 +708,8 @@ class SqliteHub:
         c.execute(
             "INSERT INTO units (id, space_id, slug, labels, head_revision, head_revision_id,"
             " data, data_hash, upstream_unit_id, upstream_space_id, upstream_revision,"
-            " last_change_description, created_at, updated_at)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " last_change_description, created_at, updated_at, parsed_json, parsed_hash)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 uid,
                 row["space_id"],
@@ -683,6 +725,8 @@ class SqliteHub:
                 description,
                 now,
                 now,
+                parsed,
+                row["data_hash"] if parsed is not None else None,
             ),
         )
         return row
@@ -698,10 +742,10 @@ class SqliteHub:
     ) -> Unit:
         docs.check_slug(slug, "unit slug")
         lab = docs.check_labels(labels)
-        docs.parse_manifest(data, f"{space}/{slug}")
+        parsed = docs.document_json(docs.parse_manifest(data, f"{space}/{slug}"))
         with self._tx() as c:
             sp = self._space_row(c, space)
-            self._new_unit(c, sp, slug, data, lab, description, "CreateUnit")
+            self._new_unit(c, sp, slug, data, lab, description, "CreateUnit", parsed=parsed)
             self._audit(c, "CreateUnit", description, [f"{space}/{slug}"], [space])
             return self._to_unit(self._unit_row(c, space, slug))
 
@@ -713,14 +757,15 @@ class SqliteHub:
     ) -> int:
         """Bulk insert (slug, data, labels) in one transaction; the fast path for seeding
         large hubs (tests, benchmarks, imports of many objects)."""
+        parsed = []
         for slug, data, labels in items:
             docs.check_slug(slug, "unit slug")
             docs.check_labels(labels)
-            docs.parse_manifest(data, f"{space}/{slug}")
+            parsed.append(docs.document_json(docs.parse_manifest(data, f"{space}/{slug}")))
         with self._tx() as c:
             sp = self._space_row(c, space)
-            for slug, data, labels in items:
-                self._new_unit(c, sp, slug, data, labels, description, "CreateUnit")
+            for (slug, data, labels), text in zip(items, parsed, strict=True):
+                self._new_unit(c, sp, slug, data, labels, description, "CreateUnit", parsed=text)
             self._audit(
                 c, "CreateUnit", description, [f"{space}/{s}" for s, _, _ in items], [space]
             )
@@ -738,8 +783,10 @@ class SqliteHub:
         upstream_revision: int | None = None,
         changeset_id: str | None = None,
         conflicts: Sequence[str] | None = None,
+        parsed: str | None = None,
     ) -> int | None:
-        """New head revision with ``data`` unless identical; returns its number."""
+        """New head revision with ``data`` unless identical; returns its number. ``parsed``:
+        as for :meth:`_new_unit` (None: readers parse this data themselves)."""
         new_hash = docs.data_hash(data)
         now = self._ts()
         if new_hash == row["data_hash"]:
@@ -772,7 +819,7 @@ class SqliteHub:
             "UPDATE units SET data = ?, data_hash = ?, head_revision = ?, head_revision_id = ?,"
             " last_change_description = ?, version = version + 1, updated_at = ?,"
             " upstream_revision = COALESCE(?, upstream_revision),"
-            " conflicts = COALESCE(?, conflicts) WHERE id = ?",
+            " conflicts = COALESCE(?, conflicts), parsed_json = ?, parsed_hash = ? WHERE id = ?",
             (
                 data,
                 new_hash,
@@ -782,6 +829,8 @@ class SqliteHub:
                 now,
                 upstream_revision,
                 json.dumps(list(conflicts)) if conflicts is not None else None,
+                parsed,
+                new_hash if parsed is not None else None,
                 row["id"],
             ),
         )
@@ -797,7 +846,7 @@ class SqliteHub:
         if_match: str | None = None,
         changeset_id: str | None = None,
     ) -> Unit:
-        docs.parse_manifest(data, f"{space}/{unit}")
+        parsed = docs.document_json(docs.parse_manifest(data, f"{space}/{unit}"))
         with self._tx() as c:
             row = self._unit_row(c, space, unit)
             if if_match is not None and if_match != row["data_hash"]:
@@ -806,7 +855,9 @@ class SqliteHub:
                     None,
                     "read it again and reapply the change",
                 )
-            num = self._write_data(c, row, data, description, "Update", changeset_id=changeset_id)
+            num = self._write_data(
+                c, row, data, description, "Update", changeset_id=changeset_id, parsed=parsed
+            )
             if num is not None:
                 self._audit(
                     c, "UpdateUnit", description, [f"{space}/{unit}"], [space], changeset_id
@@ -940,8 +991,9 @@ class SqliteHub:
             sp = self._space_row(c, space)
             desc = f"Clone of {upstream_space}/{unit} revision {up['head_revision']}"
             self._new_unit(
-                c, sp, slug, up["data"], self._labels(up), desc, "CloneUnit", upstream=up
-            )
+                c, sp, slug, up["data"], self._labels(up), desc, "CloneUnit", upstream=up,
+                parsed=up["parsed_json"] if up["parsed_hash"] == up["data_hash"] else None,
+            )  # fmt: skip
             self._audit(c, "CloneUnit", desc, [f"{space}/{slug}"], [space, upstream_space])
             return self._to_unit(self._unit_row(c, space, slug))
 
@@ -1323,6 +1375,8 @@ class SqliteHub:
         ]
 
 
+_PARSED_COLUMNS = ("parsed_json", "parsed_hash")
+
 _UNIT_COLS_NO_DATA = (
     "u.id, u.space_id, u.slug, u.display_name, u.labels, u.annotations, u.version,"
     " u.head_revision, u.head_revision_id, u.data_hash, u.upstream_unit_id,"
@@ -1330,6 +1384,44 @@ _UNIT_COLS_NO_DATA = (
     " u.toolchain_type, u.changeset_id, u.conflicts, u.created_at, u.updated_at,"
     " '' AS data"
 )
+
+
+class _StoredDocuments:
+    """The kept parsed documents of one listing, by data hash: JSON texts, read all at once
+    on the first look-up (one ``json.loads``: a third faster than one call per document,
+    and the documents share their keys' strings), each handed out once."""
+
+    def __init__(self, texts: dict[str, str]) -> None:
+        self._texts = texts
+        self._objects: dict[str, Any] | None = None
+        self._lock = threading.Lock()
+
+    def take(self, digest: str) -> dict[str, Any] | None:
+        with self._lock:
+            if self._objects is None:
+                self._objects = _parse_all(self._texts)
+                self._texts = {}
+            obj = self._objects.pop(digest, None)
+        return obj if isinstance(obj, dict) else None
+
+
+def _parse_all(texts: Mapping[str, str]) -> dict[str, Any]:
+    if not texts:
+        return {}
+    try:
+        return dict(zip(texts, json.loads("[" + ",".join(texts.values()) + "]"), strict=True))
+    except ValueError:  # a damaged one: the others one by one
+        out: dict[str, Any] = {}
+        for digest, text in texts.items():
+            with contextlib.suppress(ValueError):
+                out[digest] = json.loads(text)
+        return out
+
+
+def _conflicts(text: str | None) -> tuple[str, ...]:
+    if not text or text == "[]":
+        return ()
+    return tuple(json.loads(text))
 
 
 def _unit_attribute(r: Row, name: str, org: str) -> Any:

@@ -102,6 +102,9 @@ class EmulatedApiServer(kmock.KubernetesEmulator):  # type: ignore[misc]
         self.cutting = 0  # open watches that will be cut after more events
         self.watch_versions: list[str] = []  # resourceVersion each watch asked for
         self.changed: asyncio.Event | None = None
+        self._listed: dict[tuple[Any, str | None], tuple[int, list[Obj]]] = {}
+        """(resource, namespace) -> (resourceVersion, its objects in LIST order): the pages
+        of one LIST are cut from one sorted snapshot, not a rescan of every object each."""
         for api, kind, plural in SERVED_KINDS:
             self.resources[f"{api}/{plural}"] = {
                 "kind": kind,
@@ -239,10 +242,17 @@ class EmulatedApiServer(kmock.KubernetesEmulator):  # type: ignore[misc]
 
     async def _serve_list(self, request: Any) -> Any:
         self._kind_of(request.resource)
-        items = sorted(
-            self.live(request.resource, request.namespace),
-            key=lambda o: (o["metadata"].get("namespace") or "", o["metadata"]["name"]),
-        )
+        listed = self._listed.get((request.resource, request.namespace))
+        if listed is None or listed[0] != self.rv:  # every write bumps rv
+            listed = (
+                self.rv,
+                sorted(
+                    self.live(request.resource, request.namespace),
+                    key=lambda o: (o["metadata"].get("namespace") or "", o["metadata"]["name"]),
+                ),
+            )
+            self._listed[(request.resource, request.namespace)] = listed
+        items = listed[1]
         limit = int(request.params.get("limit") or 0)
         token = request.params.get("continue")
         offset, snapshot = (0, self.rv)

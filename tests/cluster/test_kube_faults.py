@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import copy
+import json
 import socket
 import threading
 from dataclasses import replace
@@ -24,6 +25,7 @@ from kubernetes import client as k8s_client
 
 from drifttui.cluster.kube import KubeCluster
 from drifttui.cluster.protocol import FIELD_MANAGER, EventType, PatchOp
+from drifttui.cluster.store import trim_object
 from drifttui.core.correct import plan_correction
 from drifttui.core.models import (
     Category,
@@ -389,6 +391,89 @@ def test_forbidden_list_is_one_clear_line_in_the_watch_and_in_list_objects(
     assert not health.has_listed
     assert health.last_error == FORBIDDEN_LINE
     cluster.close()
+
+
+def test_list_objects_lists_kinds_together_in_their_order_and_names_the_first_failure(
+    emulator: EmulatorThread,
+) -> None:
+    emulator.create(deployment("web"))
+    emulator.create(configmap("settings", k="v"))
+    cluster = kube(emulator, page_size=1)
+    kinds = [CONFIGMAPS, DEPLOYMENTS]
+    objs = cluster.list_objects(kinds, NS)
+    assert [(o["kind"], o["metadata"]["name"]) for o in objs] == [
+        ("ConfigMap", "settings"),
+        ("Deployment", "web"),
+    ]
+    assert objs == [trim_object(o) for o in objs]  # trimmed as the store trims
+    for api, kind in (("apps/v1", "Deployment"), ("v1", "ConfigMap")):
+        res = emulator.resource(api, kind)
+        emulator.script(lambda s, res=res: s["list", res] << 403 << status(403, "Forbidden", ""))
+    with pytest.raises(ClusterError) as info:
+        cluster.list_objects(kinds, NS)
+    assert str(info.value).startswith('cannot list v1 ConfigMap in "shop"'), str(info.value)
+    cluster.close()
+
+
+def test_list_objects_asks_for_the_next_page_while_it_reads_one_and_loses_none(
+    emulator: EmulatorThread,
+) -> None:
+    for i in range(7):
+        emulator.create(configmap(f"c{i}", k=str(i)))
+    cluster = kube(emulator, page_size=2)
+    objs = cluster.list_objects([CONFIGMAPS], NS)
+    assert [o["metadata"]["name"] for o in objs] == [f"c{i}" for i in range(7)]
+    assert [o["data"]["k"] for o in objs] == [str(i) for i in range(7)]
+    pages = emulator.requests(lambda r: r.action == kmock.action.LIST)
+    assert len(pages) == 4  # 2+2+2+1: each page asked for once, none wasted
+    cluster.close()
+
+
+def test_a_wrong_guess_of_the_next_page_is_dropped_for_the_right_one() -> None:
+    """Duplicate keys (the last one counts) make the page's head lie about the token."""
+    from drifttui.cluster.kube import peek_continue
+    from drifttui.cluster.reflector import ListPage
+
+    def page(names: list[str], head: str | None, real: str | None) -> bytes:
+        items = ",".join(json.dumps({"metadata": {"name": n, "namespace": NS}}) for n in names)
+        meta = json.dumps({"resourceVersion": "7", **({"continue": real} if real else {})})
+        lying = json.dumps({"continue": head} if head else {})
+        return f'{{"metadata":{lying},"items":[{items}],"metadata":{meta}}}'.encode()
+
+    pages = {
+        None: page(["a"], "wrong", "t2"),
+        "t2": page(["b"], None, "t3"),
+        "t3": page(["c"], None, None),
+        "wrong": page(["x"], None, None),
+    }
+    assert peek_continue(pages[None]) == "wrong"
+    asked: list[str | None] = []
+
+    class Transport:
+        def list_page_bytes(self, kind: Any, ns: Any, *, limit: int, continue_token: Any) -> bytes:
+            asked.append(continue_token)
+            return pages[continue_token]
+
+        def parse_page(self, data: bytes) -> ListPage:
+            doc = json.loads(data)
+            return ListPage(doc["items"], "7", doc["metadata"].get("continue"))
+
+    cluster = KubeCluster(configuration=k8s_client.Configuration(host="http://127.0.0.1:1"))
+    cluster.transport = Transport()  # type: ignore[assignment]
+    objs = cluster.list_objects([CONFIGMAPS], NS)
+    assert [o["metadata"]["name"] for o in objs] == ["a", "b", "c"]
+    assert set(asked) == {None, "wrong", "t2", "t3"}  # the wrong page was asked for, unused
+    cluster.close()
+
+
+def test_the_continue_token_is_read_from_the_head_of_a_page() -> None:
+    from drifttui.cluster.kube import peek_continue
+
+    assert peek_continue(b'{"kind":"List","metadata":{"continue":"abc="},"items":[]}') == "abc="
+    assert peek_continue(b'{"metadata": {"resourceVersion": "5"}, "items": [1]}') is None
+    assert peek_continue(b'{"items":[{"metadata":{"continue":"no"}}],"metadata":{}}') is None
+    assert peek_continue(b'{"metadata":{"continue":') is None
+    assert peek_continue(b"not json at all") is None
 
 
 def _closed_port() -> int:
