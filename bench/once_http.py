@@ -31,7 +31,7 @@ Where the unit documents come from (``cache`` column):
     /work/venv/bin/python bench/once_http.py                    # N = 0, 1000, 5000; best of 3
     /work/venv/bin/python bench/once_http.py --objects 1000 --repeat 3 --server raw
     /work/venv/bin/python bench/once_http.py --objects 5000 --profile /tmp/once.prof
-    /work/venv/bin/python bench/once_http.py --checkout /tmp/main  # another drifttui (before)
+    /work/venv/bin/python bench/once_http.py --checkout /tmp/main .   # before/after, interleaved
 """
 
 from __future__ import annotations
@@ -278,10 +278,6 @@ def kubeconfig(path: Path, url: str) -> None:
     )
 
 
-CHECKOUT = ROOT
-"""The drifttui checkout that runs (``--checkout``: another one, for a before/after)."""
-
-
 def hub_without_kept_parses(hub_path: Path) -> Path:
     """A copy of the hub whose units carry no kept parse (``yaml``)."""
     copy_path = hub_path.with_name("hub-yaml.db")
@@ -294,9 +290,14 @@ def hub_without_kept_parses(hub_path: Path) -> Path:
 
 
 def run_once(
-    home: Path, kubeconfig_path: Path, hub_path: Path, profile: str | None = None
+    home: Path,
+    kubeconfig_path: Path,
+    hub_path: Path,
+    profile: str | None = None,
+    checkout: Path = ROOT,
 ) -> tuple[float, int, dict[str, Any]]:
-    """(seconds, peak RSS in bytes, the report) of one ``drifttui --once -o json``."""
+    """(seconds, peak RSS in bytes, the report) of one ``drifttui --once -o json`` of the
+    drifttui in ``checkout``."""
     env = {
         k: v
         for k, v in os.environ.items()
@@ -305,7 +306,7 @@ def run_once(
     }
     env.update(
         HOME=str(home),
-        PYTHONPATH=str(CHECKOUT),
+        PYTHONPATH=str(checkout),
         NO_COLOR="1",
         KUBECONFIG=str(kubeconfig_path),
         DRIFTTUI_HUB=str(hub_path),
@@ -317,17 +318,35 @@ def run_once(
     if profile:
         cmd += ["-m", "cProfile", "-o", profile]
     cmd += ["-m", "drifttui", "--once", "-o", "json"]
+    figures = home / "figures.json"
     with open(out, "wb") as stdout, open(home / "stderr.txt", "wb") as stderr:
-        started = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env, stdout=stdout, stderr=stderr, cwd=str(home))
-        _, status_, usage = os.wait4(proc.pid, 0)
-        elapsed = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status_)
-    if proc.returncode not in (0, 1):
-        raise SystemExit(
-            f"drifttui --once failed ({proc.returncode}): {(home / 'stderr.txt').read_text()}"
+        subprocess.run(
+            [sys.executable, "-c", _SPAWN, str(figures), *cmd],
+            env=env,
+            stdout=stdout,
+            stderr=stderr,
+            cwd=str(home),
+            check=True,
         )
-    return elapsed, usage.ru_maxrss * 1024, json.loads(out.read_text())
+    elapsed, maxrss_kib, code = json.loads(figures.read_text())
+    if code not in (0, 1):
+        raise SystemExit(f"drifttui --once failed ({code}): {(home / 'stderr.txt').read_text()}")
+    return elapsed, maxrss_kib * 1024, json.loads(out.read_text())
+
+
+_SPAWN = """\
+import json, os, subprocess, sys, time
+started = time.perf_counter()
+proc = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(proc.pid, 0)
+elapsed = time.perf_counter() - started
+code = os.waitstatus_to_exitcode(status)
+with open(sys.argv[1], "w") as f:
+    json.dump([elapsed, usage.ru_maxrss, code], f)
+"""
+"""drifttui is started by this small process, not by the bench's: a child's ``ru_maxrss``
+counts its parent's resident memory at the fork (the bench holds the world, up to 280 MB
+at 5,000 objects, which every figure of peak RSS showed instead of drifttui's own)."""
 
 
 def check(report: dict[str, Any], n: int, drifted: set[str]) -> None:
@@ -339,7 +358,11 @@ def check(report: dict[str, Any], n: int, drifted: set[str]) -> None:
     assert summary["drifted"] == len(drifted), summary
 
 
-def measure(n: int, servers: list[str], repeat: int, profile: str | None) -> list[dict[str, Any]]:
+def measure(
+    n: int, servers: list[str], repeat: int, profile: str | None, checkouts: list[Path]
+) -> list[dict[str, Any]]:
+    """Every (server, documents) cell for every checkout, their runs interleaved (A, B, A,
+    B, ...): a machine whose speed drifts from one minute to the next shifts them alike."""
     rows = []
     t0 = time.perf_counter()
     desired, live, drifted = build_world(n)
@@ -364,40 +387,49 @@ def measure(n: int, servers: list[str], repeat: int, profile: str | None) -> lis
                     f"({size / 1e6:.1f} MB of JSON, {len(raw.pages)} pages)",
                     file=sys.stderr,
                 )
+            homes = {c: home / f"home-{i}" for i, c in enumerate(checkouts)}
+            for h in homes.values():
+                h.mkdir()
+            yaml_hub = hub_without_kept_parses(hub_path)
             for server in servers:
                 kc = home / f"kubeconfig-{server}"
                 kubeconfig(kc, urls[server])
-                run_once(home, kc, hub_path)  # warm-up: bytecode, page cache
-                yaml_hub = hub_without_kept_parses(hub_path)
+                for c in checkouts:  # warm-up: bytecode, page cache
+                    run_once(homes[c], kc, hub_path, checkout=c)
                 for cache in ("warm", "cold", "yaml"):
-                    times, rss = [], []
+                    runs: dict[Path, list[tuple[float, int]]] = {c: [] for c in checkouts}
                     for _ in range(repeat):
-                        if cache != "warm":  # the parsed-document cache of earlier runs
-                            for f in home.glob(".local/share/drifttui/cache/documents-*"):
-                                f.unlink()
-                        hub = yaml_hub if cache == "yaml" else hub_path
-                        elapsed, peak, report = run_once(home, kc, hub)
-                        check(report, n, drifted)
-                        times.append(elapsed)
-                        rss.append(peak)
-                    rows.append(
-                        {
-                            "objects": n,
-                            "server": server,
-                            "cache": cache,
-                            "best_s": min(times),
-                            "median_s": statistics.median(times),
-                            "peak_rss_mb": max(rss) / 2**20,
-                            "drifted": len(drifted),
-                        }
-                    )
-                    print(
-                        f"  {server:8s} {cache} N={n:5d}  best {min(times):.3f} s  median "
-                        f"{statistics.median(times):.3f} s  peak RSS {max(rss) / 2**20:.0f} MiB",
-                        file=sys.stderr,
-                    )
+                        for c in checkouts:
+                            if cache != "warm":  # the parsed-document cache of earlier runs
+                                for f in homes[c].glob(".local/share/drifttui/cache/documents-*"):
+                                    f.unlink()
+                            hub = yaml_hub if cache == "yaml" else hub_path
+                            elapsed, peak, report = run_once(homes[c], kc, hub, checkout=c)
+                            check(report, n, drifted)
+                            runs[c].append((elapsed, peak))
+                    for c in checkouts:
+                        times = [t for t, _ in runs[c]]
+                        rss = max(p for _, p in runs[c]) / 2**20
+                        name = "this" if c == ROOT else c.name
+                        rows.append(
+                            {
+                                "checkout": name,
+                                "objects": n,
+                                "server": server,
+                                "cache": cache,
+                                "best_s": min(times),
+                                "median_s": statistics.median(times),
+                                "peak_rss_mb": rss,
+                                "drifted": len(drifted),
+                            }
+                        )
+                        print(
+                            f"  {name:8s} {server:8s} {cache} N={n:5d}  best {min(times):.3f} s"
+                            f"  median {statistics.median(times):.3f} s  peak RSS {rss:.0f} MiB",
+                            file=sys.stderr,
+                        )
                 if profile and server == servers[-1]:
-                    run_once(home, kc, hub_path, profile=profile)
+                    run_once(homes[checkouts[0]], kc, hub_path, profile=profile)
             if raw_server is not None:
                 raw_server.shutdown()
         finally:
@@ -414,23 +446,29 @@ def main() -> None:
     )
     parser.add_argument("--profile", help="also write a cProfile of one run (the last server)")
     parser.add_argument(
-        "--checkout", type=Path, help="run the drifttui of this checkout (default: this one)"
+        "--checkout",
+        type=Path,
+        nargs="+",
+        help="run the drifttui of these checkouts, interleaved (default: this one); "
+        "e.g. --checkout /tmp/main . for a before/after",
     )
     args = parser.parse_args()
-    global CHECKOUT
-    CHECKOUT = (args.checkout or ROOT).resolve()
+    checkouts = [c.resolve() for c in args.checkout or [ROOT]]
     servers = ["emulator", "raw"] if args.server == "both" else [args.server]
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}",
         file=sys.stderr,
     )
-    rows = [r for n in args.objects for r in measure(n, servers, args.repeat, args.profile)]
-    print("| objects | server | parse cache | best | median | peak RSS | drifted |")
-    print("|---|---|---|---|---|---|---|")
+    rows = [
+        r for n in args.objects for r in measure(n, servers, args.repeat, args.profile, checkouts)
+    ]
+    print("| checkout | objects | server | documents | best | median | peak RSS | drifted |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
-            f"| {r['objects']:,} | {r['server']} | {r['cache']} | {r['best_s']:.2f} s | "
+            f"| {r['checkout']} | {r['objects']:,} | {r['server']} | {r['cache']} | "
+            f"{r['best_s']:.2f} s | "
             f"{r['median_s']:.2f} s | {r['peak_rss_mb']:.0f} MiB | {r['drifted']} |"
         )
 

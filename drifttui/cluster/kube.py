@@ -601,6 +601,8 @@ class KubeCluster:
         """Every kind's LIST at once (one thread each: the waits overlap, against a remote
         API server most of the time), the objects in the order of ``kinds``; the error of
         the first kind that failed, as listing them one after another would raise."""
+        if not kinds:
+            return []
         results: list[list[JSONObject] | BaseException] = [[] for _ in kinds]
 
         def list_one(i: int) -> None:

@@ -400,6 +400,7 @@ def test_list_objects_lists_kinds_together_in_their_order_and_names_the_first_fa
     emulator.create(configmap("settings", k="v"))
     cluster = kube(emulator, page_size=1)
     kinds = [CONFIGMAPS, DEPLOYMENTS]
+    assert cluster.list_objects([], NS) == []
     objs = cluster.list_objects(kinds, NS)
     assert [(o["kind"], o["metadata"]["name"]) for o in objs] == [
         ("ConfigMap", "settings"),
