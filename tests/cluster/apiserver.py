@@ -16,7 +16,10 @@ priority over the fallbacks defined here. What we add, in the tests only:
   delivers N events and then loses its TCP connection);
 - ``coordination.k8s.io/v1`` Leases (beside the watched kinds) and PUT (replace) with the API
   server's optimistic concurrency: a body whose ``metadata.resourceVersion`` is not the
-  current one answers 409 Conflict, an absent object 404 (leader election).
+  current one answers 409 Conflict, an absent object 404 (leader election);
+- Namespace objects: kmock 0.8 reads ``/api/v1/namespaces/<name>`` as a namespace with no
+  resource (and cannot parse ``/api/v1/namespaces`` at all), so those two paths are served
+  under another plural (:data:`NAMESPACE_ALIAS`) and mapped back to ``v1/namespaces``.
 
 The official client is blocking, so the server runs on its own event loop in a thread
 (:class:`EmulatorThread`); tests change objects through its thread-safe helpers, the way a
@@ -28,12 +31,14 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import re
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from concurrent.futures import Future
 from typing import Any
 
+import attrs
 import jsonpatch
 import kmock
 from kubernetes import client as k8s_client
@@ -49,12 +54,21 @@ EXTRA_KINDS = (
     ("rbac.authorization.k8s.io/v1", "RoleBinding", "rolebindings"),
     ("rbac.authorization.k8s.io/v1", "ClusterRole", "clusterroles"),
     ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "clusterrolebindings"),
+    ("v1", "Namespace", "namespaces"),
 )
 """Kinds served beside the watched ones (leader election's Lease; the detector's own
-service account and RBAC, so `drifttui apply` of a chain works; kmock 0.8 cannot route
-``/api/v1/namespaces/<name>``, so Namespace objects are not served)."""
-CLUSTER_SCOPED = frozenset({"ClusterRole", "ClusterRoleBinding"})
+namespace, service account and RBAC, so `drifttui apply` of a chain works)."""
+CLUSTER_SCOPED = frozenset({"ClusterRole", "ClusterRoleBinding", "Namespace"})
 SERVED_KINDS = (*WATCHED_KINDS, *EXTRA_KINDS)
+
+NAMESPACE_ALIAS = "x-emulated-namespaces"
+"""The plural Namespace requests are served under inside the emulator (see the module
+docstring); the client and the request log's ``resource`` see ``v1/namespaces``."""
+_NAMESPACE_PATH = re.compile(r"^/api/v1/namespaces(?:/([^/]+))?/?$")
+
+
+_ALIASED = kmock.resource(f"v1/{NAMESPACE_ALIAS}")
+_NAMESPACES = kmock.resource("v1/namespaces")
 
 
 def _merge(target: Any, patch: Any) -> Any:
@@ -120,7 +134,22 @@ class EmulatedApiServer(kmock.KubernetesEmulator):  # type: ignore[misc]
 
     # ----------------------------------------------------------------- plumbing
 
+    async def __call__(self, raw_request: Any) -> Any:
+        match = _NAMESPACE_PATH.match(raw_request.path)
+        if match:  # a Namespace object, or the list of them: see NAMESPACE_ALIAS
+            path = f"/api/v1/{NAMESPACE_ALIAS}" + (f"/{match[1]}" if match[1] else "")
+            url = raw_request.rel_url
+            raw_request = raw_request.clone(rel_url=url.with_path(path).with_query(url.query))
+        return await super().__call__(raw_request)
+
     async def _handle(self, request: Any) -> Any:
+        if request.resource == _ALIASED:
+            aliased, request = request, attrs.evolve(request, resource=_NAMESPACES)
+            # kmock's views see only requests in its log: log the mapped one instead
+            for i in range(len(self._requests) - 1, -1, -1):
+                if self._requests[i] is aliased:
+                    self._requests[i] = request
+                    break
         # Skip KubernetesEmulator's own write-before-reactions: our fallbacks do the writes,
         # so a scripted reaction (a 403, a conflict) really prevents the change.
         return await kmock.KubernetesScaffold._handle(self, request)

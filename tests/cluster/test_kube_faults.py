@@ -626,6 +626,35 @@ def test_apply_sends_server_side_apply_with_force_and_our_manager(
     cluster.close()
 
 
+def test_a_namespace_unit_is_applied_read_and_listed_as_a_cluster_scoped_object(
+    emulator: EmulatorThread,
+) -> None:
+    """A chain's first unit is usually the Namespace: `apply` creates it by server-side
+    apply at /api/v1/namespaces/<name> (no namespace in the path), and it reads back."""
+    cluster = kube(emulator)
+    manifest = {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": "drift-system", "labels": {"team": "platform"}},
+    }
+    result = cluster.apply(manifest)
+    assert result.ok, result.error
+    assert result.action == "create"
+    live = cluster.get("v1", "Namespace", "", "drift-system")
+    assert live is not None
+    assert live["metadata"]["labels"] == {"team": "platform"}
+    sent = emulator.requests(lambda r: r.method == kmock.method.PATCH)[-1]
+    assert sent.params["fieldManager"] == FIELD_MANAGER
+    again = cluster.apply({**manifest, "metadata": {"name": "drift-system", "labels": {}}})
+    assert again.ok
+    assert again.action != "create"
+    api = k8s_client.CoreV1Api(k8s_client.ApiClient(emulator.configuration()))
+    assert [n.metadata.name for n in api.list_namespace().items] == ["drift-system"]
+    api.delete_namespace("drift-system")
+    assert cluster.get("v1", "Namespace", "", "drift-system") is None
+    cluster.close()
+
+
 # --------------------------------------------------------------------------- kubeconfig
 
 

@@ -183,33 +183,6 @@ def _run_service(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, 
     return (proc.returncode if ok else -2), out[-800:]
 
 
-def _drop_namespace_units(hub_path: Path) -> None:
-    """The emulated API server (kmock 0.8) cannot serve Namespace objects (it reads
-    ``/api/v1/namespaces/<name>`` as a namespace, not an object): take the detector's
-    Namespace unit out of the chain `init` made, downstream first, so `apply` and `--once`
-    see only what this cluster can hold."""
-    from drifttui.hub.local import SqliteHub
-
-    hub = SqliteHub(hub_path)
-    try:
-        units = [
-            u
-            for u in hub.list_units(None, with_data=True)
-            if '"kind": "Namespace"' in u.data or "kind: Namespace" in u.data
-        ]
-        from drifttui.errors import ConflictError
-
-        while units:  # clones before their upstream
-            for unit in list(units):
-                try:
-                    hub.delete_unit(unit.space, unit.slug)
-                    units.remove(unit)
-                except ConflictError:
-                    continue
-    finally:
-        hub.close()
-
-
 @pytest.fixture
 def emulator() -> Iterator[EmulatorThread]:
     emu = EmulatorThread()
@@ -259,8 +232,6 @@ def test_every_drifttui_command_in_the_doc_works(
             rc, out = res.returncode, res.stdout[-400:] + res.stderr[-800:]
             ok = rc == 0 or (rc == 1 and (args[:1] == ["diff"] or "--once" in args))
             ok = ok and "Traceback" not in res.stderr
-        if args[:1] == ["init"] and ok:
-            _drop_namespace_units(tmp_path / "hub-of-docs.db")
         if not ok:
             failures.append(f"{' '.join(argv)} -> exit {rc}\n{out}")
     assert not failures, "\n\n".join(failures)
