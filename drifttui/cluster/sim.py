@@ -42,25 +42,21 @@ from drifttui.cluster import fields as mf
 from drifttui.cluster.kinds import GENERATION_KINDS, guess_plural, lookup
 from drifttui.cluster.protocol import (
     FIELD_MANAGER,
-    ClusterEvent,
     CorrectionResult,
     JSONObject,
     PatchOp,
-    WatchHealth,
 )
 from drifttui.cluster.reflector import (
     ApiError,
-    HealthBoard,
     KindRef,
     ListPage,
-    Reflector,
+    ReflectorCluster,
     TransportError,
     WatchInactiveError,
     WatchSettings,
-    run_reflectors,
     where_text,
 )
-from drifttui.cluster.store import ObjectStore, gc_paused, kind_id, trim_object
+from drifttui.cluster.store import kind_id, trim_object
 from drifttui.core.defaults import apply_server_defaults
 from drifttui.core.models import ResourceKey
 from drifttui.core.quantity import parse_quantity
@@ -797,7 +793,7 @@ class SimTransport:
 # --------------------------------------------------------------------------- the Cluster
 
 
-class SimulatedCluster:
+class SimulatedCluster(ReflectorCluster):
     """The ``Cluster`` protocol over a :class:`SimApiServer` (see the module docstring).
 
     ``namespace`` is where manifests without one go. ``clock`` gives wall time (epoch
@@ -815,59 +811,14 @@ class SimulatedCluster:
         history: int = 10_000,
         bookmark_interval_s: float = 15.0,
     ) -> None:
-        self._name = name
+        super().__init__(name, settings)
         self.namespace = namespace
         self.server = SimApiServer(
             clock=clock, history=history, bookmark_interval_s=bookmark_interval_s
         )
-        self.settings = settings or WatchSettings()
-        self._transport = SimTransport(self.server)
-        self._health = HealthBoard()
-
-    @property
-    def name(self) -> str:
-        return self._name
+        self.transport = SimTransport(self.server)
 
     # ----------------------------------------------------------------- Cluster: reads
-
-    def run_watch(
-        self,
-        kinds: Sequence[tuple[str, str, str]],
-        namespace: str | None,
-        sink: Callable[[ClusterEvent], None],
-        stop: threading.Event,
-        *,
-        store: ObjectStore | None = None,
-    ) -> None:
-        """List then watch ``kinds`` until ``stop``; ``sink`` is called from this thread.
-        ``store`` (optional) receives the reflectors' cache, for inspection."""
-        cache = store if store is not None else ObjectStore()
-
-        def make(
-            kind: KindRef, emit: Callable[[ClusterEvent], None], inner: threading.Event
-        ) -> Reflector:
-            return Reflector(
-                self._transport,
-                kind,
-                namespace,
-                cache,
-                emit,
-                inner,
-                settings=self.settings,
-                health=self._health,
-                describe_error=self._describe,
-            )
-
-        run_reflectors(make, kinds, sink, stop, queue_size=self.settings.queue_size)
-
-    def health(self) -> Mapping[str, WatchHealth]:
-        return self._health.snapshot()
-
-    def list_objects(
-        self, kinds: Sequence[tuple[str, str, str]], namespace: str | None
-    ) -> list[JSONObject]:
-        with gc_paused():
-            return self._list_objects(kinds, namespace)
 
     def _list_objects(
         self, kinds: Sequence[tuple[str, str, str]], namespace: str | None
@@ -882,7 +833,7 @@ class SimulatedCluster:
                         continue_token=token,
                     )  # fmt: skip
                 except ApiError as exc:
-                    raise ClusterError(self._describe("list", kind, namespace, exc)) from None
+                    raise ClusterError(self.describe("list", kind, namespace, exc)) from None
                 out.extend(trim_object(o, kind[0], kind[1]) for o in page.items)
                 token = page.continue_token
                 if not token:
@@ -894,7 +845,7 @@ class SimulatedCluster:
             obj = self.server.get(api_version, kind, namespace, name)
         except ApiError as exc:
             raise ClusterError(
-                self._describe("get", (api_version, kind, ""), namespace, exc)
+                self.describe("get", (api_version, kind, ""), namespace, exc)
             ) from None
         return trim_object(obj) if obj is not None else None
 
@@ -1066,7 +1017,7 @@ class SimulatedCluster:
         """``kubectl delete``."""
         return self.server.delete(api_version, kind, namespace, name)
 
-    def _describe(self, verb: str, kind: KindRef, namespace: str | None, exc: Exception) -> str:
+    def describe(self, verb: str, kind: KindRef, namespace: str | None, exc: Exception) -> str:
         where = f"{where_text(namespace)} (cluster {self._name})"
         return f"cannot {verb} {kind[0]} {kind[1]} {where}: {_short(exc)}"
 
