@@ -62,7 +62,7 @@ from drifttui.core.models import ResourceKey
 from drifttui.core.quantity import parse_quantity
 from drifttui.errors import ClusterError
 
-__all__ = ["SimApiServer", "SimulatedCluster"]
+__all__ = ["SimApiServer", "SimulatedCluster", "json_merge_patch"]
 
 _SERVER_META = ("uid", "creationTimestamp", "resourceVersion", "generation", "managedFields")
 
@@ -428,7 +428,7 @@ class SimApiServer:
             kind,
             namespace,
             name,
-            lambda draft: _merge_patch(draft, patch),
+            lambda draft: json_merge_patch(draft, patch),
             manager=manager,
             verb="patch",
             subresource=subresource,
@@ -1039,7 +1039,8 @@ def _clean_manifest(manifest: Mapping[str, Any]) -> JSONObject:
     return out
 
 
-def _merge_patch(target: Any, patch: Any) -> Any:
+def json_merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386: ``patch`` merged into ``target`` (None deletes a key), a new object."""
     if not isinstance(patch, Mapping):
         return copy.deepcopy(patch)
     out = dict(target) if isinstance(target, Mapping) else {}
@@ -1047,7 +1048,7 @@ def _merge_patch(target: Any, patch: Any) -> Any:
         if value is None:
             out.pop(key, None)
         else:
-            out[key] = _merge_patch(out.get(key), value)
+            out[key] = json_merge_patch(out.get(key), value)
     return out
 
 

@@ -30,7 +30,7 @@ import copy
 import json
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Future
 from typing import Any
 
@@ -39,6 +39,7 @@ import kmock
 from kubernetes import client as k8s_client
 
 from drifttui.cluster.protocol import WATCHED_KINDS
+from drifttui.cluster.sim import json_merge_patch
 
 Obj = dict[str, Any]
 
@@ -57,19 +58,8 @@ CLUSTER_SCOPED = frozenset({"ClusterRole", "ClusterRoleBinding"})
 SERVED_KINDS = (*WATCHED_KINDS, *EXTRA_KINDS)
 
 
-def _merge(target: Any, patch: Any) -> Any:
-    if not isinstance(patch, Mapping):
-        return copy.deepcopy(patch)
-    out = dict(target) if isinstance(target, Mapping) else {}
-    for key, value in patch.items():
-        if value is None:
-            out.pop(key, None)
-        else:
-            out[key] = _merge(out.get(key), value)
-    return out
-
-
-def _status(code: int, reason: str, message: str) -> Obj:
+def status(code: int, reason: str, message: str) -> Obj:
+    """A Kubernetes ``Status`` object (``kind: Status``, failure) with that code."""
     return {
         "apiVersion": "v1",
         "kind": "Status",
@@ -302,7 +292,7 @@ class EmulatedApiServer(kmock.KubernetesEmulator):  # type: ignore[misc]
         if since < self.compacted_rv:
             yield {
                 "type": "ERROR",
-                "object": _status(410, "Expired", f"too old resource version: {since}"),
+                "object": status(410, "Expired", f"too old resource version: {since}"),
             }
             return
         cursor, sent = since, 0
@@ -314,7 +304,7 @@ class EmulatedApiServer(kmock.KubernetesEmulator):  # type: ignore[misc]
             if cursor < self.compacted_rv:
                 yield {
                     "type": "ERROR",
-                    "object": _status(410, "Expired", "too old resource version"),
+                    "object": status(410, "Expired", "too old resource version"),
                 }
                 return
             pending = self._pending(request, cursor)
@@ -386,7 +376,7 @@ class EmulatedApiServer(kmock.KubernetesEmulator):  # type: ignore[misc]
                     operation="Apply", dry_run=dry_run, created=True,
                 )  # fmt: skip
                 return kmock.Response(status=201, payload=new)
-            merged = _merge(old, request.data)
+            merged = json_merge_patch(old, request.data)
             new = await self.write(
                 request.resource, request.namespace, merged, manager=manager, operation="Apply",
                 dry_run=dry_run,
@@ -402,7 +392,7 @@ class EmulatedApiServer(kmock.KubernetesEmulator):  # type: ignore[misc]
             except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
                 raise ApiStatusError(422, "Invalid", f"the patch does not apply: {exc}") from None
         else:
-            new = _merge(old, request.data)
+            new = json_merge_patch(old, request.data)
         new = await self.write(
             request.resource, request.namespace, new, manager=manager, dry_run=dry_run
         )
