@@ -32,6 +32,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any
 
 import jsonpatch
@@ -470,6 +471,19 @@ class EmulatorThread:
 
     def configuration(self) -> Any:
         return k8s_client.Configuration(host=self.url)
+
+    def write_kubeconfig(self, path: Path, namespace: str = "shop") -> Path:
+        """Write a kubeconfig whose one context, ``emu`` (current, no credentials, in
+        ``namespace``), reaches this server; return ``path``."""
+        path.write_text(
+            "apiVersion: v1\nkind: Config\n"
+            f"clusters: [{{name: emu, cluster: {{server: '{self.url}'}}}}]\n"
+            "users: [{name: u, user: {}}]\n"
+            f"contexts: [{{name: emu, context: {{cluster: emu, user: u, namespace: {namespace}}}}}]"
+            "\n"
+            "current-context: emu\n"
+        )
+        return path
 
     def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run ``fn`` (sync or async) on the server's loop and return its result."""

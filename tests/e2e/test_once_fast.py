@@ -89,14 +89,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     for name in ("web-1", "web-4"):
         emu.modify("apps/v1", "Deployment", NS, name, scale, manager="kubectl")
     emu.modify("v1", "ConfigMap", NS, "settings", edit, manager="kubectl-edit")
-    kubeconfig = tmp / "kubeconfig"
-    kubeconfig.write_text(
-        "apiVersion: v1\nkind: Config\n"
-        f"clusters: [{{name: emu, cluster: {{server: '{emu.url}'}}}}]\n"
-        "users: [{name: u, user: {}}]\n"
-        f"contexts: [{{name: emu, context: {{cluster: emu, user: u, namespace: {NS}}}}}]\n"
-        "current-context: emu\n"
-    )
+    kubeconfig = emu.write_kubeconfig(tmp / "kubeconfig")
     env = {
         "KUBECONFIG": str(kubeconfig),
         "DRIFTTUI_HUB": str(tmp / "hub.db"),

@@ -264,14 +264,7 @@ def test_watch_leader_elect_takes_the_lease_and_hands_it_back_on_sigterm(
 ) -> None:
     emulator = EmulatorThread()
     try:
-        kubeconfig = tmp_path / "kubeconfig"
-        kubeconfig.write_text(
-            "apiVersion: v1\nkind: Config\n"
-            f"clusters: [{{name: emu, cluster: {{server: '{emulator.url}'}}}}]\n"
-            "users: [{name: u, user: {}}]\n"
-            f"contexts: [{{name: emu, context: {{cluster: emu, user: u, namespace: {NS}}}}}]\n"
-            "current-context: emu\n"
-        )
+        kubeconfig = emulator.write_kubeconfig(tmp_path / "kubeconfig")
         hub = SqliteHub(tmp_path / "hub.db")
         init_chain(hub, "shop", ["dev", "prod"], base_objects=[])
         hub.close()
