@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from drifttui.cluster.kinds import lookup, resource_path
+from drifttui.cluster.kinds import api_group, lookup, resource_path
 from drifttui.cluster.kubeimport import client_and_config
 from drifttui.cluster.protocol import (
     FIELD_MANAGER,
@@ -649,7 +649,7 @@ class KubeCluster(ReflectorCluster):
         *,
         dry_run: bool = False,
     ) -> CorrectionResult:
-        key = ResourceKey(_group(api_version), kind, namespace, name)
+        key = ResourceKey(api_group(api_version), kind, namespace, name)
         query = [("fieldManager", FIELD_MANAGER)]
         if dry_run:
             query.append(("dryRun", "All"))
@@ -678,7 +678,9 @@ class KubeCluster(ReflectorCluster):
         kind = str(body.get("kind") or "")
         meta = body["metadata"]
         name = str(meta.get("name") or "")
-        key = ResourceKey(_group(api_version), kind or "?", str(meta.get("namespace") or ""), name)
+        key = ResourceKey(
+            api_group(api_version), kind or "?", str(meta.get("namespace") or ""), name
+        )
         if not api_version or not kind or not name:
             return CorrectionResult(
                 key, False, dry_run, "apply", status=422,
@@ -754,10 +756,6 @@ class _Ahead:
             raise self._error
         assert self._data is not None
         return self._data
-
-
-def _group(api_version: str) -> str:
-    return api_version.rpartition("/")[0] if "/" in api_version else ""
 
 
 def _clean_manifest(manifest: Mapping[str, Any]) -> dict[str, Any]:

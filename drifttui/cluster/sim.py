@@ -39,7 +39,7 @@ from typing import Any
 import jsonpatch
 
 from drifttui.cluster import fields as mf
-from drifttui.cluster.kinds import GENERATION_KINDS, guess_plural, lookup
+from drifttui.cluster.kinds import GENERATION_KINDS, api_group, guess_plural, lookup
 from drifttui.cluster.protocol import (
     FIELD_MANAGER,
     CorrectionResult,
@@ -69,10 +69,6 @@ _SERVER_META = ("uid", "creationTimestamp", "resourceVersion", "generation", "ma
 
 def _now_text(clock: Callable[[], float]) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(clock()))
-
-
-def _group(api_version: str) -> str:
-    return api_version.rpartition("/")[0] if "/" in api_version else ""
 
 
 def _comparable(obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -172,7 +168,7 @@ class SimApiServer:
 
     def _forbidden(self, verb: str, api_version: str, kind: str, namespace: str, name: str) -> str:
         plural, _ = self._plural(api_version, kind)
-        group = _group(api_version)
+        group = api_group(api_version)
         resource = f"{plural}.{group}" if group else plural
         subject = f'{resource} "{name}"' if name else resource
         where = f' in the namespace "{namespace}"' if namespace else " at the cluster scope"
@@ -495,7 +491,7 @@ class SimApiServer:
 
     def _not_found(self, api_version: str, kind: str, name: str) -> ApiError:
         plural, _ = self._plural(api_version, kind)
-        group = _group(api_version)
+        group = api_group(api_version)
         resource = f"{plural}.{group}" if group else plural
         return ApiError(404, "NotFound", f'{resource} "{name}" not found')
 
@@ -861,7 +857,7 @@ class SimulatedCluster(ReflectorCluster):
         *,
         dry_run: bool = False,
     ) -> CorrectionResult:
-        key = ResourceKey(_group(api_version), kind, namespace, name)
+        key = ResourceKey(api_group(api_version), kind, namespace, name)
         try:
             obj = self.server.json_patch(
                 api_version,
