@@ -63,6 +63,11 @@ def guess_plural(kind: str) -> str:
     return low + "s"
 
 
+def api_group(api_version: str) -> str:
+    """``apps`` of ``apps/v1``; ``""`` (the core group) of ``v1``."""
+    return api_version.rpartition("/")[0] if "/" in api_version else ""
+
+
 def lookup(api_version: str, kind: str) -> tuple[str, bool] | None:
     return KNOWN_KINDS.get((api_version, kind))
 

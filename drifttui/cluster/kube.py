@@ -31,29 +31,25 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from drifttui.cluster.kinds import lookup, resource_path
+from drifttui.cluster.kinds import api_group, lookup, resource_path
 from drifttui.cluster.kubeimport import client_and_config
 from drifttui.cluster.protocol import (
     FIELD_MANAGER,
-    ClusterEvent,
     CorrectionResult,
     JSONObject,
     PatchOp,
-    WatchHealth,
 )
 from drifttui.cluster.reflector import (
     ApiError,
-    HealthBoard,
     KindRef,
     ListPage,
-    Reflector,
+    ReflectorCluster,
     TransportError,
     WatchInactiveError,
     WatchSettings,
-    run_reflectors,
     where_text,
 )
-from drifttui.cluster.store import ObjectStore, gc_paused, trim_object
+from drifttui.cluster.store import trim_object
 from drifttui.core.models import ResourceKey
 from drifttui.errors import ClusterError
 
@@ -450,7 +446,7 @@ _HINTS = {
 }
 
 
-class KubeCluster:
+class KubeCluster(ReflectorCluster):
     """A cluster seen through one kube context (and optionally one namespace).
 
     Build it from a kubeconfig and context (``KubeCluster(context="prod-eu")``), the
@@ -458,6 +454,8 @@ class KubeCluster:
     ``kubernetes.client.Configuration``, as the tests do). ``namespace`` is where manifests
     without one are applied (default: the context's namespace, else ``default``).
     """
+
+    transport: KubeTransport
 
     def __init__(
         self,
@@ -490,13 +488,11 @@ class KubeCluster:
             configuration.retries = urllib3.Retry(
                 total=2, connect=2, read=0, status=0, other=0, redirect=2
             )
-        self.settings = settings or WatchSettings()
+        super().__init__(name or context_name, settings)
         self.context = context_name
         self.namespace = namespace or ctx_namespace or "default"
-        self._name = name or context_name
         self._api = client.ApiClient(configuration)
         self.transport = KubeTransport(self._api, self.settings)
-        self._health = HealthBoard()
 
     @classmethod
     def from_environment(cls, env: Environment, settings: Settings) -> KubeCluster:
@@ -507,10 +503,6 @@ class KubeCluster:
             namespace=env.namespace,
             name=env.context or env.name,
         )
-
-    @property
-    def name(self) -> str:
-        return self._name
 
     def close(self) -> None:
         self._api.close()  # type: ignore[no-untyped-call]
@@ -555,45 +547,6 @@ class KubeCluster:
         return ClusterError(line, hint=hint)
 
     # ----------------------------------------------------------------- Cluster: reads
-
-    def run_watch(
-        self,
-        kinds: Sequence[tuple[str, str, str]],
-        namespace: str | None,
-        sink: Callable[[ClusterEvent], None],
-        stop: threading.Event,
-        *,
-        store: ObjectStore | None = None,
-    ) -> None:
-        """List then watch ``kinds`` until ``stop``; ``sink`` is called from this thread.
-        ``store`` (optional) receives the reflectors' cache, for inspection."""
-        cache = store if store is not None else ObjectStore()
-
-        def make(
-            kind: KindRef, emit: Callable[[ClusterEvent], None], inner: threading.Event
-        ) -> Reflector:
-            return Reflector(
-                self.transport,
-                kind,
-                namespace,
-                cache,
-                emit,
-                inner,
-                settings=self.settings,
-                health=self._health,
-                describe_error=self.describe,
-            )
-
-        run_reflectors(make, kinds, sink, stop, queue_size=self.settings.queue_size)
-
-    def health(self) -> Mapping[str, WatchHealth]:
-        return self._health.snapshot()
-
-    def list_objects(
-        self, kinds: Sequence[tuple[str, str, str]], namespace: str | None
-    ) -> list[JSONObject]:
-        with gc_paused():
-            return self._list_objects(kinds, namespace)
 
     def _list_objects(
         self, kinds: Sequence[tuple[str, str, str]], namespace: str | None
@@ -696,7 +649,7 @@ class KubeCluster:
         *,
         dry_run: bool = False,
     ) -> CorrectionResult:
-        key = ResourceKey(_group(api_version), kind, namespace, name)
+        key = ResourceKey(api_group(api_version), kind, namespace, name)
         query = [("fieldManager", FIELD_MANAGER)]
         if dry_run:
             query.append(("dryRun", "All"))
@@ -725,7 +678,9 @@ class KubeCluster:
         kind = str(body.get("kind") or "")
         meta = body["metadata"]
         name = str(meta.get("name") or "")
-        key = ResourceKey(_group(api_version), kind or "?", str(meta.get("namespace") or ""), name)
+        key = ResourceKey(
+            api_group(api_version), kind or "?", str(meta.get("namespace") or ""), name
+        )
         if not api_version or not kind or not name:
             return CorrectionResult(
                 key, False, dry_run, "apply", status=422,
@@ -801,10 +756,6 @@ class _Ahead:
             raise self._error
         assert self._data is not None
         return self._data
-
-
-def _group(api_version: str) -> str:
-    return api_version.rpartition("/")[0] if "/" in api_version else ""
 
 
 def _clean_manifest(manifest: Mapping[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,8 @@ Mirrors client-go's Reflector and kopf's watcher, without the official Python cl
 - a ``threading.Event`` stops it; ``interrupt()`` unblocks a read in progress.
 
 The HTTP (or in-process) part is a :class:`WatchTransport`, so the same reflector serves
-``KubeCluster`` (the official client's ApiClient) and ``SimulatedCluster``.
+``KubeCluster`` (the official client's ApiClient) and ``SimulatedCluster``; both are a
+:class:`ReflectorCluster`, which holds the watch and health half of the ``Cluster`` protocol.
 """
 
 from __future__ import annotations
@@ -527,3 +528,74 @@ def run_reflectors(
             r.interrupt()
         for t in threads:
             t.join(timeout=10)
+
+
+# --------------------------------------------------------------------------- the clusters' reads
+
+
+class ReflectorCluster:
+    """The read half of the ``Cluster`` protocol that ``KubeCluster`` and ``SimulatedCluster``
+    share: ``run_watch`` (one :class:`Reflector` per kind over ``transport``), ``health`` and
+    ``list_objects`` (the subclass's ``_list_objects`` with the collector paused).
+
+    A subclass sets ``transport`` and calls ``__init__``; it gives ``describe`` (the one line
+    for a failed request) and ``_list_objects``.
+    """
+
+    transport: WatchTransport
+
+    def __init__(self, name: str, settings: WatchSettings | None) -> None:
+        self._name = name
+        self.settings = settings or WatchSettings()
+        self._health = HealthBoard()
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def describe(self, verb: str, kind: KindRef, namespace: str | None, exc: Exception) -> str:
+        raise NotImplementedError
+
+    def run_watch(
+        self,
+        kinds: Sequence[tuple[str, str, str]],
+        namespace: str | None,
+        sink: Callable[[ClusterEvent], None],
+        stop: threading.Event,
+        *,
+        store: ObjectStore | None = None,
+    ) -> None:
+        """List then watch ``kinds`` until ``stop``; ``sink`` is called from this thread.
+        ``store`` (optional) receives the reflectors' cache, for inspection."""
+        cache = store if store is not None else ObjectStore()
+
+        def make(
+            kind: KindRef, emit: Callable[[ClusterEvent], None], inner: threading.Event
+        ) -> Reflector:
+            return Reflector(
+                self.transport,
+                kind,
+                namespace,
+                cache,
+                emit,
+                inner,
+                settings=self.settings,
+                health=self._health,
+                describe_error=self.describe,
+            )
+
+        run_reflectors(make, kinds, sink, stop, queue_size=self.settings.queue_size)
+
+    def health(self) -> Mapping[str, WatchHealth]:
+        return self._health.snapshot()
+
+    def list_objects(
+        self, kinds: Sequence[tuple[str, str, str]], namespace: str | None
+    ) -> list[JSONObject]:
+        with gc_paused():
+            return self._list_objects(kinds, namespace)
+
+    def _list_objects(
+        self, kinds: Sequence[tuple[str, str, str]], namespace: str | None
+    ) -> list[JSONObject]:
+        raise NotImplementedError

@@ -39,44 +39,36 @@ from typing import Any
 import jsonpatch
 
 from drifttui.cluster import fields as mf
-from drifttui.cluster.kinds import GENERATION_KINDS, guess_plural, lookup
+from drifttui.cluster.kinds import GENERATION_KINDS, api_group, guess_plural, lookup
 from drifttui.cluster.protocol import (
     FIELD_MANAGER,
-    ClusterEvent,
     CorrectionResult,
     JSONObject,
     PatchOp,
-    WatchHealth,
 )
 from drifttui.cluster.reflector import (
     ApiError,
-    HealthBoard,
     KindRef,
     ListPage,
-    Reflector,
+    ReflectorCluster,
     TransportError,
     WatchInactiveError,
     WatchSettings,
-    run_reflectors,
     where_text,
 )
-from drifttui.cluster.store import ObjectStore, gc_paused, kind_id, trim_object
+from drifttui.cluster.store import kind_id, trim_object
 from drifttui.core.defaults import apply_server_defaults
 from drifttui.core.models import ResourceKey
 from drifttui.core.quantity import parse_quantity
 from drifttui.errors import ClusterError
 
-__all__ = ["SimApiServer", "SimulatedCluster"]
+__all__ = ["SimApiServer", "SimulatedCluster", "json_merge_patch"]
 
 _SERVER_META = ("uid", "creationTimestamp", "resourceVersion", "generation", "managedFields")
 
 
 def _now_text(clock: Callable[[], float]) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(clock()))
-
-
-def _group(api_version: str) -> str:
-    return api_version.rpartition("/")[0] if "/" in api_version else ""
 
 
 def _comparable(obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -176,7 +168,7 @@ class SimApiServer:
 
     def _forbidden(self, verb: str, api_version: str, kind: str, namespace: str, name: str) -> str:
         plural, _ = self._plural(api_version, kind)
-        group = _group(api_version)
+        group = api_group(api_version)
         resource = f"{plural}.{group}" if group else plural
         subject = f'{resource} "{name}"' if name else resource
         where = f' in the namespace "{namespace}"' if namespace else " at the cluster scope"
@@ -432,7 +424,7 @@ class SimApiServer:
             kind,
             namespace,
             name,
-            lambda draft: _merge_patch(draft, patch),
+            lambda draft: json_merge_patch(draft, patch),
             manager=manager,
             verb="patch",
             subresource=subresource,
@@ -499,7 +491,7 @@ class SimApiServer:
 
     def _not_found(self, api_version: str, kind: str, name: str) -> ApiError:
         plural, _ = self._plural(api_version, kind)
-        group = _group(api_version)
+        group = api_group(api_version)
         resource = f"{plural}.{group}" if group else plural
         return ApiError(404, "NotFound", f'{resource} "{name}" not found')
 
@@ -797,7 +789,7 @@ class SimTransport:
 # --------------------------------------------------------------------------- the Cluster
 
 
-class SimulatedCluster:
+class SimulatedCluster(ReflectorCluster):
     """The ``Cluster`` protocol over a :class:`SimApiServer` (see the module docstring).
 
     ``namespace`` is where manifests without one go. ``clock`` gives wall time (epoch
@@ -815,59 +807,14 @@ class SimulatedCluster:
         history: int = 10_000,
         bookmark_interval_s: float = 15.0,
     ) -> None:
-        self._name = name
+        super().__init__(name, settings)
         self.namespace = namespace
         self.server = SimApiServer(
             clock=clock, history=history, bookmark_interval_s=bookmark_interval_s
         )
-        self.settings = settings or WatchSettings()
-        self._transport = SimTransport(self.server)
-        self._health = HealthBoard()
-
-    @property
-    def name(self) -> str:
-        return self._name
+        self.transport = SimTransport(self.server)
 
     # ----------------------------------------------------------------- Cluster: reads
-
-    def run_watch(
-        self,
-        kinds: Sequence[tuple[str, str, str]],
-        namespace: str | None,
-        sink: Callable[[ClusterEvent], None],
-        stop: threading.Event,
-        *,
-        store: ObjectStore | None = None,
-    ) -> None:
-        """List then watch ``kinds`` until ``stop``; ``sink`` is called from this thread.
-        ``store`` (optional) receives the reflectors' cache, for inspection."""
-        cache = store if store is not None else ObjectStore()
-
-        def make(
-            kind: KindRef, emit: Callable[[ClusterEvent], None], inner: threading.Event
-        ) -> Reflector:
-            return Reflector(
-                self._transport,
-                kind,
-                namespace,
-                cache,
-                emit,
-                inner,
-                settings=self.settings,
-                health=self._health,
-                describe_error=self._describe,
-            )
-
-        run_reflectors(make, kinds, sink, stop, queue_size=self.settings.queue_size)
-
-    def health(self) -> Mapping[str, WatchHealth]:
-        return self._health.snapshot()
-
-    def list_objects(
-        self, kinds: Sequence[tuple[str, str, str]], namespace: str | None
-    ) -> list[JSONObject]:
-        with gc_paused():
-            return self._list_objects(kinds, namespace)
 
     def _list_objects(
         self, kinds: Sequence[tuple[str, str, str]], namespace: str | None
@@ -882,7 +829,7 @@ class SimulatedCluster:
                         continue_token=token,
                     )  # fmt: skip
                 except ApiError as exc:
-                    raise ClusterError(self._describe("list", kind, namespace, exc)) from None
+                    raise ClusterError(self.describe("list", kind, namespace, exc)) from None
                 out.extend(trim_object(o, kind[0], kind[1]) for o in page.items)
                 token = page.continue_token
                 if not token:
@@ -894,7 +841,7 @@ class SimulatedCluster:
             obj = self.server.get(api_version, kind, namespace, name)
         except ApiError as exc:
             raise ClusterError(
-                self._describe("get", (api_version, kind, ""), namespace, exc)
+                self.describe("get", (api_version, kind, ""), namespace, exc)
             ) from None
         return trim_object(obj) if obj is not None else None
 
@@ -910,7 +857,7 @@ class SimulatedCluster:
         *,
         dry_run: bool = False,
     ) -> CorrectionResult:
-        key = ResourceKey(_group(api_version), kind, namespace, name)
+        key = ResourceKey(api_group(api_version), kind, namespace, name)
         try:
             obj = self.server.json_patch(
                 api_version,
@@ -1066,7 +1013,7 @@ class SimulatedCluster:
         """``kubectl delete``."""
         return self.server.delete(api_version, kind, namespace, name)
 
-    def _describe(self, verb: str, kind: KindRef, namespace: str | None, exc: Exception) -> str:
+    def describe(self, verb: str, kind: KindRef, namespace: str | None, exc: Exception) -> str:
         where = f"{where_text(namespace)} (cluster {self._name})"
         return f"cannot {verb} {kind[0]} {kind[1]} {where}: {_short(exc)}"
 
@@ -1088,7 +1035,8 @@ def _clean_manifest(manifest: Mapping[str, Any]) -> JSONObject:
     return out
 
 
-def _merge_patch(target: Any, patch: Any) -> Any:
+def json_merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386: ``patch`` merged into ``target`` (None deletes a key), a new object."""
     if not isinstance(patch, Mapping):
         return copy.deepcopy(patch)
     out = dict(target) if isinstance(target, Mapping) else {}
@@ -1096,7 +1044,7 @@ def _merge_patch(target: Any, patch: Any) -> Any:
         if value is None:
             out.pop(key, None)
         else:
-            out[key] = _merge_patch(out.get(key), value)
+            out[key] = json_merge_patch(out.get(key), value)
     return out
 
 

@@ -34,8 +34,9 @@ import json
 import re
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -44,6 +45,7 @@ import kmock
 from kubernetes import client as k8s_client
 
 from drifttui.cluster.protocol import WATCHED_KINDS
+from drifttui.cluster.sim import json_merge_patch
 
 Obj = dict[str, Any]
 
@@ -71,19 +73,8 @@ _ALIASED = kmock.resource(f"v1/{NAMESPACE_ALIAS}")
 _NAMESPACES = kmock.resource("v1/namespaces")
 
 
-def _merge(target: Any, patch: Any) -> Any:
-    if not isinstance(patch, Mapping):
-        return copy.deepcopy(patch)
-    out = dict(target) if isinstance(target, Mapping) else {}
-    for key, value in patch.items():
-        if value is None:
-            out.pop(key, None)
-        else:
-            out[key] = _merge(out.get(key), value)
-    return out
-
-
-def _status(code: int, reason: str, message: str) -> Obj:
+def status(code: int, reason: str, message: str) -> Obj:
+    """A Kubernetes ``Status`` object (``kind: Status``, failure) with that code."""
     return {
         "apiVersion": "v1",
         "kind": "Status",
@@ -331,7 +322,7 @@ class EmulatedApiServer(kmock.KubernetesEmulator):  # type: ignore[misc]
         if since < self.compacted_rv:
             yield {
                 "type": "ERROR",
-                "object": _status(410, "Expired", f"too old resource version: {since}"),
+                "object": status(410, "Expired", f"too old resource version: {since}"),
             }
             return
         cursor, sent = since, 0
@@ -343,7 +334,7 @@ class EmulatedApiServer(kmock.KubernetesEmulator):  # type: ignore[misc]
             if cursor < self.compacted_rv:
                 yield {
                     "type": "ERROR",
-                    "object": _status(410, "Expired", "too old resource version"),
+                    "object": status(410, "Expired", "too old resource version"),
                 }
                 return
             pending = self._pending(request, cursor)
@@ -415,7 +406,7 @@ class EmulatedApiServer(kmock.KubernetesEmulator):  # type: ignore[misc]
                     operation="Apply", dry_run=dry_run, created=True,
                 )  # fmt: skip
                 return kmock.Response(status=201, payload=new)
-            merged = _merge(old, request.data)
+            merged = json_merge_patch(old, request.data)
             new = await self.write(
                 request.resource, request.namespace, merged, manager=manager, operation="Apply",
                 dry_run=dry_run,
@@ -431,7 +422,7 @@ class EmulatedApiServer(kmock.KubernetesEmulator):  # type: ignore[misc]
             except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
                 raise ApiStatusError(422, "Invalid", f"the patch does not apply: {exc}") from None
         else:
-            new = _merge(old, request.data)
+            new = json_merge_patch(old, request.data)
         new = await self.write(
             request.resource, request.namespace, new, manager=manager, dry_run=dry_run
         )
@@ -509,6 +500,19 @@ class EmulatorThread:
 
     def configuration(self) -> Any:
         return k8s_client.Configuration(host=self.url)
+
+    def write_kubeconfig(self, path: Path, namespace: str = "shop") -> Path:
+        """Write a kubeconfig whose one context, ``emu`` (current, no credentials, in
+        ``namespace``), reaches this server; return ``path``."""
+        path.write_text(
+            "apiVersion: v1\nkind: Config\n"
+            f"clusters: [{{name: emu, cluster: {{server: '{self.url}'}}}}]\n"
+            "users: [{name: u, user: {}}]\n"
+            f"contexts: [{{name: emu, context: {{cluster: emu, user: u, namespace: {namespace}}}}}]"
+            "\n"
+            "current-context: emu\n"
+        )
+        return path
 
     def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run ``fn`` (sync or async) on the server's loop and return its result."""

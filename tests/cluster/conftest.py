@@ -41,7 +41,15 @@ FAST = WatchSettings(
 NS = "shop"
 
 
-def deployment(name: str, replicas: int = 2, image: str = "registry.example/web:1.0") -> Obj:
+def deployment(
+    name: str,
+    replicas: int = 2,
+    image: str = "registry.example/web:1.0",
+    *,
+    container: str = "app",
+    **container_fields: Any,
+) -> Obj:
+    """A Deployment in ``NS`` with one container (``container_fields`` added to it)."""
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -51,7 +59,7 @@ def deployment(name: str, replicas: int = 2, image: str = "registry.example/web:
             "selector": {"matchLabels": {"app": name}},
             "template": {
                 "metadata": {"labels": {"app": name}},
-                "spec": {"containers": [{"name": "app", "image": image}]},
+                "spec": {"containers": [{"name": container, "image": image, **container_fields}]},
             },
         },
     }

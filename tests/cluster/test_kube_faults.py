@@ -40,7 +40,7 @@ from drifttui.core.models import (
     get_path,
 )
 from drifttui.errors import ClusterError
-from tests.cluster.apiserver import EmulatorThread
+from tests.cluster.apiserver import EmulatorThread, status
 from tests.cluster.conftest import (
     FAST,
     NS,
@@ -53,18 +53,6 @@ from tests.cluster.conftest import (
 
 DEPLOYMENTS = ("apps/v1", "Deployment", "deployments")
 CONFIGMAPS = ("v1", "ConfigMap", "configmaps")
-
-
-def status(code: int, reason: str, message: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Status",
-        "metadata": {},
-        "status": "Failure",
-        "code": code,
-        "reason": reason,
-        "message": message,
-    }
 
 
 def kube(emu: EmulatorThread, **settings: Any) -> KubeCluster:

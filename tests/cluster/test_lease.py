@@ -79,6 +79,16 @@ class Replicas:
             clock=clock,
         )
 
+    def leader_and_follower(self, clock: FakeClock) -> tuple[LeaderElector, LeaderElector]:
+        """Electors "a" and "b" on ``clock``: a took the lease, b tried a second later and
+        failed, and one more second has passed."""
+        a, b = self.elector("a", clock), self.elector("b", clock)
+        assert a.try_acquire_or_renew()
+        clock.advance(1.0)
+        assert not b.try_acquire_or_renew()
+        clock.advance(1.0)
+        return a, b
+
     def proxy(self) -> PartitionProxy:
         port = int(self.emulator.url.rsplit(":", 1)[1])
         p = PartitionProxy(("127.0.0.1", port))
@@ -202,11 +212,7 @@ def test_a_stopped_leader_is_replaced_within_the_lease_duration(replicas: Replic
 
 def test_a_renewal_answered_late_does_not_stretch_leadership(replicas: Replicas) -> None:
     clock = FakeClock()
-    a, b = replicas.elector("a", clock), replicas.elector("b", clock)
-    assert a.try_acquire_or_renew()
-    clock.advance(1.0)
-    assert not b.try_acquire_or_renew()
-    clock.advance(1.0)
+    a, b = replicas.leader_and_follower(clock)
     started = clock()
     server = replicas.emulator.server
 
@@ -231,11 +237,7 @@ def test_a_renewal_answered_late_does_not_stretch_leadership(replicas: Replicas)
 
 def test_a_released_lease_is_taken_at_the_next_round(replicas: Replicas) -> None:
     clock = FakeClock()
-    a, b = replicas.elector("a", clock), replicas.elector("b", clock)
-    assert a.try_acquire_or_renew()
-    clock.advance(1.0)
-    assert not b.try_acquire_or_renew()
-    clock.advance(1.0)
+    a, b = replicas.leader_and_follower(clock)
     assert a.release()
     assert not a.is_leader()
     assert replicas.holder() is None

@@ -194,14 +194,7 @@ def emulator() -> Iterator[EmulatorThread]:
 def test_every_drifttui_command_in_the_doc_works(
     doc: str, tmp_path: Path, emulator: EmulatorThread
 ) -> None:
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(
-        "apiVersion: v1\nkind: Config\n"
-        f"clusters: [{{name: emu, cluster: {{server: '{emulator.url}'}}}}]\n"
-        "users: [{name: u, user: {}}]\n"
-        "contexts: [{name: emu, context: {cluster: emu, user: u, namespace: shop}}]\n"
-        "current-context: emu\n"
-    )
+    kubeconfig = emulator.write_kubeconfig(tmp_path / "kubeconfig")
     work = tmp_path / "work"
     work.mkdir()
     (work / "examples").symlink_to(ROOT / "examples")

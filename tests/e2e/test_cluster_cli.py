@@ -49,14 +49,7 @@ def emulator() -> Iterator[EmulatorThread]:
 @pytest.fixture
 def world(tmp_path: Path, emulator: EmulatorThread) -> dict[str, Any]:
     """An embedded hub with chain shop (base -> dev -> prod), the app in dev, applied."""
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(
-        "apiVersion: v1\nkind: Config\n"
-        f"clusters: [{{name: emu, cluster: {{server: '{emulator.url}'}}}}]\n"
-        "users: [{name: u, user: {}}]\n"
-        "contexts: [{name: emu, context: {cluster: emu, user: u, namespace: shop}}]\n"
-        "current-context: emu\n"
-    )
+    kubeconfig = emulator.write_kubeconfig(tmp_path / "kubeconfig")
     env = {"KUBECONFIG": str(kubeconfig), "DRIFTTUI_HUB": str(tmp_path / "hub.db")}
     for obj in emulator.objects("apps/v1", "Deployment", "shop"):
         emulator.delete("apps/v1", "Deployment", "shop", obj["metadata"]["name"])

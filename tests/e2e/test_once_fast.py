@@ -17,6 +17,7 @@ import yaml
 
 from drifttui.hub.local import SqliteHub
 from tests.cluster.apiserver import EmulatorThread
+from tests.cluster.conftest import deployment as cluster_deployment
 from tests.support import cli_env, run_cli
 
 NS = "shop"
@@ -45,28 +46,13 @@ NOT_FOR_ONCE = (
 
 
 def deployment(name: str, replicas: int) -> dict[str, Any]:
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "namespace": NS, "labels": {"app": name}},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {
-                "metadata": {"labels": {"app": name}},
-                "spec": {
-                    "containers": [
-                        {
-                            "name": "app",
-                            "image": f"registry.example/{name}:1.0",
-                            "ports": [{"containerPort": 8080}],
-                            "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}},
-                        }
-                    ]
-                },
-            },
-        },
-    }
+    return cluster_deployment(
+        name,
+        replicas,
+        f"registry.example/{name}:1.0",
+        ports=[{"containerPort": 8080}],
+        resources={"requests": {"cpu": "100m", "memory": "64Mi"}},
+    )
 
 
 def configmap(name: str) -> dict[str, Any]:
@@ -103,14 +89,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     for name in ("web-1", "web-4"):
         emu.modify("apps/v1", "Deployment", NS, name, scale, manager="kubectl")
     emu.modify("v1", "ConfigMap", NS, "settings", edit, manager="kubectl-edit")
-    kubeconfig = tmp / "kubeconfig"
-    kubeconfig.write_text(
-        "apiVersion: v1\nkind: Config\n"
-        f"clusters: [{{name: emu, cluster: {{server: '{emu.url}'}}}}]\n"
-        "users: [{name: u, user: {}}]\n"
-        f"contexts: [{{name: emu, context: {{cluster: emu, user: u, namespace: {NS}}}}}]\n"
-        "current-context: emu\n"
-    )
+    kubeconfig = emu.write_kubeconfig(tmp / "kubeconfig")
     env = {
         "KUBECONFIG": str(kubeconfig),
         "DRIFTTUI_HUB": str(tmp / "hub.db"),

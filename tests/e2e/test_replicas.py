@@ -38,6 +38,7 @@ from drifttui.hub.server import ServerThread
 from drifttui.runtime import auto_fix_selector, build_runtime
 from drifttui.service import Service, ServiceOptions
 from tests.cluster.apiserver import EmulatorThread
+from tests.cluster.conftest import deployment
 from tests.cluster.partition import PartitionProxy
 from tests.engine.conftest import wait_until
 from tests.support import ROOT, cli_env
@@ -53,22 +54,6 @@ NET = WatchSettings(
     backoff_initial_s=0.05, backoff_max_s=0.2,
 )  # fmt: skip
 APPS = ("web", "api", "worker")
-
-
-def deployment(name: str, replicas: int = 2) -> dict[str, Any]:
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "namespace": NS, "labels": {"app": name}},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {
-                "metadata": {"labels": {"app": name}},
-                "spec": {"containers": [{"name": name, "image": f"registry.example/{name}:1.0"}]},
-            },
-        },
-    }
 
 
 class Replica:
@@ -152,7 +137,7 @@ def fleet(tmp_path: Path) -> Iterator[tuple[EmulatorThread, Path, list[Replica]]
     hub = SqliteHub(hub_path, author="operator")
     init_chain(hub, "shop", ["dev", "prod"], base_objects=[])
     for name in APPS:
-        doc = deployment(name)
+        doc = deployment(name, image=f"registry.example/{name}:1.0", container=name)
         hub.create_unit("shop-dev", name, yaml.safe_dump(doc, sort_keys=False))
         emulator.create(doc, manager="confighub")
     hub.close()
@@ -279,14 +264,7 @@ def test_watch_leader_elect_takes_the_lease_and_hands_it_back_on_sigterm(
 ) -> None:
     emulator = EmulatorThread()
     try:
-        kubeconfig = tmp_path / "kubeconfig"
-        kubeconfig.write_text(
-            "apiVersion: v1\nkind: Config\n"
-            f"clusters: [{{name: emu, cluster: {{server: '{emulator.url}'}}}}]\n"
-            "users: [{name: u, user: {}}]\n"
-            f"contexts: [{{name: emu, context: {{cluster: emu, user: u, namespace: {NS}}}}}]\n"
-            "current-context: emu\n"
-        )
+        kubeconfig = emulator.write_kubeconfig(tmp_path / "kubeconfig")
         hub = SqliteHub(tmp_path / "hub.db")
         init_chain(hub, "shop", ["dev", "prod"], base_objects=[])
         hub.close()
