@@ -326,20 +326,17 @@ def _security_direction(f: PreparedFinding) -> str:
     leaf = names[-1] if names else ""
     d, live, change = p.get("desired"), p.get("live"), p.get("change")
     kind = p.get("kind")
-    if leaf in _BOOL_WIDENING:
-        if live is True and d is not True:
+    if leaf in _BOOL_WIDENING or leaf == "readOnlyRootFilesystem":
+        # true widens a _BOOL_WIDENING flag; readOnlyRootFilesystem true hardens
+        before, after = (d, live) if leaf in _BOOL_WIDENING else (live, d)
+        if after is True and before is not True:
             return "widen"
-        if d is True and live is not True:
+        if before is True and after is not True:
             return "narrow"
     if leaf == "runAsNonRoot":
         if live is False or (live is None and d is True):
             return "widen"
         if live is True:
-            return "narrow"
-    if leaf == "readOnlyRootFilesystem":
-        if d is True and live is not True:
-            return "widen"
-        if live is True and d is not True:
             return "narrow"
     if leaf in ("runAsUser", "runAsGroup"):
         if live == 0 and d != 0:
@@ -365,6 +362,13 @@ def _security_direction(f: PreparedFinding) -> str:
 
 def _str_set(v: Any) -> set[str]:
     return {str(x) for x in v} if isinstance(v, list) else set()
+
+
+def _grants_direction(desired: set[Any], live: set[Any]) -> str:
+    """ "widen" when live grants something desired does not, "narrow" when only less."""
+    if live - desired:
+        return "widen"
+    return "narrow" if desired - live else "unknown"
 
 
 def _capabilities_direction(leaf: str, d: Any, live: Any) -> str:
@@ -405,20 +409,12 @@ def _rbac_direction(leaf: str, d: Any, live: Any, change: Any) -> str:
         isinstance(live, Mapping) and "verbs" in live
     ):
         if leaf in ("verbs", "resources", "apiGroups"):
-            d_set, l_set = _str_set(d), _str_set(live)
-            if "*" in l_set - d_set or l_set - d_set:
-                return "widen"
-            return "narrow" if d_set - l_set else "unknown"
-        d_t, l_t = _rule_triples(d), _rule_triples(live)
-        if l_t - d_t:
-            return "widen"
-        return "narrow" if d_t - l_t else "unknown"
+            return _grants_direction(_str_set(d), _str_set(live))
+        return _grants_direction(_rule_triples(d), _rule_triples(live))
     if leaf == "subjects" or (isinstance(live, Mapping) and "kind" in live and change == "added"):
         d_s = {repr(x) for x in d} if isinstance(d, list) else set()
         l_s = {repr(x) for x in live} if isinstance(live, list) else set()
-        if change == "added" or l_s - d_s:
-            return "widen"
-        return "narrow" if d_s - l_s else "unknown"
+        return "widen" if change == "added" else _grants_direction(d_s, l_s)
     if leaf == "roleRef":
         return "widen"  # a binding now grants another role: treat as wider until checked
     return "widen" if change == "added" else "unknown"
