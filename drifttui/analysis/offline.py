@@ -109,9 +109,20 @@ def _as_int(v: Any) -> int | None:
     return int(v)
 
 
+def _selected_name(f: PreparedFinding, *, last: bool = False) -> Any:
+    """The ``name`` of the path's first (or last) selector, e.g. the container's."""
+    selectors = _selectors(f)
+    return dict(selectors[-1 if last else 0].keys).get("name") if selectors else None
+
+
 def _money(usd: float) -> str:
     sign = "+" if usd >= 0 else "-"
     return f"{sign}${abs(usd):,.2f}/month"
+
+
+def _cost_note(cost: float | None) -> str:
+    """`` (+$26.13/month)`` to end a reason with, or nothing without a figure."""
+    return f" ({_money(cost)})" if cost is not None else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,17 +160,6 @@ def _version(tag: str | None) -> tuple[int, ...] | None:
         return None
     m = re.match(r"^v?(\d+(?:\.\d+)*)", tag)
     return tuple(int(x) for x in m.group(1).split(".")) if m else None
-
-
-@dataclass
-class _Rule:
-    cause: str
-    risk: Risk
-    action: Action
-    confidence: float
-    reason: str
-    headline: str
-    headline_rank: int  # lower comes first in the summary
 
 
 # --------------------------------------------------------------------------- cost
@@ -236,6 +236,81 @@ def total_cost(costs: Mapping[str, float | None]) -> float | None:
     return round(sum(known), 2) if known else None
 
 
+# --------------------------------------------------------------------------- verdicts
+
+
+@dataclass
+class _Rule:
+    cause: str
+    risk: Risk
+    action: Action
+    confidence: float
+    reason: str
+    headline: str
+    headline_rank: int  # lower comes first in the summary
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """One verdict of the module doc's table: what every finding it matches shares. The
+    rule that picks it writes the finding's own cause and reason."""
+
+    risk: Risk
+    action: Action
+    confidence: float
+    headline: str
+    headline_rank: int  # lower comes first in the summary
+
+    def rule(self, cause: str, reason: str, *, confidence: float | None = None) -> _Rule:
+        return _Rule(
+            cause=cause,
+            risk=self.risk,
+            action=self.action,
+            confidence=self.confidence if confidence is None else confidence,
+            reason=reason,
+            headline=self.headline,
+            headline_rank=self.headline_rank,
+        )
+
+
+# The module doc's table, one row per verdict, in the order rule_for tries them.
+_MISSING = _Row(Risk.AVAILABILITY, Action.PATCH_LIVE, 0.85, "Missing objects", 2)
+_SECRET = _Row(Risk.SECURITY, Action.INVESTIGATE, 0.6, "Secret changed", 3)
+_SECURITY_WIDENED = _Row(Risk.SECURITY, Action.PATCH_LIVE, 0.9, "Security widening detected", 0)
+_SECURITY_TIGHTENED = _Row(Risk.NONE, Action.ACCEPT_INTO_HUB, 0.6, "Security setting changed", 8)
+_SECURITY_OTHER = _Row(Risk.SECURITY, Action.INVESTIGATE, 0.5, "Security setting changed", 1)
+_AUTOSCALED = "Manual scaling of an autoscaled workload"
+_AUTOSCALED_UP = _Row(Risk.COST, Action.INVESTIGATE, 0.6, _AUTOSCALED, 4)
+_AUTOSCALED_DOWN = _Row(Risk.AVAILABILITY, Action.INVESTIGATE, 0.6, _AUTOSCALED, 4)
+_OVER_SCALING = _Row(Risk.COST, Action.PATCH_LIVE, 0.8, "Over-scaling detected", 5)
+_OUTAGE_RISK = _Row(Risk.AVAILABILITY, Action.PATCH_LIVE, 0.9, "Under-scaling detected", 3)
+_UNDER_SCALING = _Row(Risk.AVAILABILITY, Action.PATCH_LIVE, 0.8, "Under-scaling detected", 3)
+_REPLICAS_OTHER = _Row(Risk.AVAILABILITY, Action.INVESTIGATE, 0.5, "Replica drift", 6)
+_ROLLING_CONFIDENCE = 0.6  # a rollout in progress may explain a replica count
+_IMAGE_REGISTRY = _Row(Risk.SECURITY, Action.PATCH_LIVE, 0.85, "Image registry changed", 1)
+_IMAGE_REPLACED = _Row(Risk.SECURITY, Action.INVESTIGATE, 0.6, "Image replaced", 2)
+_IMAGE_UNPINNED = _Row(Risk.AVAILABILITY, Action.PATCH_LIVE, 0.8, "Unpinned image", 6)
+_IMAGE_NEWER = _Row(Risk.AVAILABILITY, Action.ACCEPT_INTO_HUB, 0.55, "Image changed", 7)
+_IMAGE_OLDER = _Row(Risk.AVAILABILITY, Action.INVESTIGATE, 0.6, "Image changed", 7)
+_IMAGE_OTHER = _Row(Risk.AVAILABILITY, Action.PATCH_LIVE, 0.65, "Image changed", 7)
+_RESOURCES_RAISED = _Row(Risk.COST, Action.PATCH_LIVE, 0.7, "Resources raised", 6)
+_RESOURCES_LOWERED = _Row(Risk.AVAILABILITY, Action.PATCH_LIVE, 0.7, "Resources lowered", 5)
+_REQUESTS_REMOVED = _Row(Risk.COST, Action.PATCH_LIVE, 0.7, "Resources lowered", 5)
+_RESOURCES_OTHER = _Row(Risk.COST, Action.INVESTIGATE, 0.5, "Resources changed", 6)
+_CREDENTIAL_EDITED = _Row(Risk.SECURITY, Action.INVESTIGATE, 0.6, "Configuration edited", 7)
+_CONFIG_ADDED = _Row(Risk.NONE, Action.ACCEPT_INTO_HUB, 0.55, "Configuration edited", 7)
+_CONFIG_REMOVED = _Row(Risk.AVAILABILITY, Action.PATCH_LIVE, 0.75, "Configuration edited", 7)
+_CONFIG_EDITED = _Row(Risk.AVAILABILITY, Action.PATCH_LIVE, 0.65, "Configuration edited", 7)
+_ENV_EDITED = _Row(Risk.AVAILABILITY, Action.PATCH_LIVE, 0.6, "Configuration edited", 7)
+_PORTS = _Row(Risk.AVAILABILITY, Action.PATCH_LIVE, 0.7, "Ports changed", 6)
+_METADATA_BY_TOOL = _Row(Risk.NONE, Action.ADD_IGNORE_RULE, 0.6, "Metadata edited", 9)
+_METADATA_BY_PERSON = _Row(Risk.NONE, Action.ACCEPT_INTO_HUB, 0.5, "Metadata edited", 9)
+_METADATA_CHANGED = _Row(Risk.NONE, Action.PATCH_LIVE, 0.6, "Metadata edited", 9)
+_OTHER = _Row(Risk.NONE, Action.INVESTIGATE, 0.4, "Other drift", 10)
+
+_CREDENTIAL_REASON = "credentials belong in a Secret kept in ConfigHub; check who changed it"
+
+
 # --------------------------------------------------------------------------- rules
 
 
@@ -251,20 +326,17 @@ def _security_direction(f: PreparedFinding) -> str:
     leaf = names[-1] if names else ""
     d, live, change = p.get("desired"), p.get("live"), p.get("change")
     kind = p.get("kind")
-    if leaf in _BOOL_WIDENING:
-        if live is True and d is not True:
+    if leaf in _BOOL_WIDENING or leaf == "readOnlyRootFilesystem":
+        # true widens a _BOOL_WIDENING flag; readOnlyRootFilesystem true hardens
+        before, after = (d, live) if leaf in _BOOL_WIDENING else (live, d)
+        if after is True and before is not True:
             return "widen"
-        if d is True and live is not True:
+        if before is True and after is not True:
             return "narrow"
     if leaf == "runAsNonRoot":
         if live is False or (live is None and d is True):
             return "widen"
         if live is True:
-            return "narrow"
-    if leaf == "readOnlyRootFilesystem":
-        if d is True and live is not True:
-            return "widen"
-        if live is True and d is not True:
             return "narrow"
     if leaf in ("runAsUser", "runAsGroup"):
         if live == 0 and d != 0:
@@ -290,6 +362,13 @@ def _security_direction(f: PreparedFinding) -> str:
 
 def _str_set(v: Any) -> set[str]:
     return {str(x) for x in v} if isinstance(v, list) else set()
+
+
+def _grants_direction(desired: set[Any], live: set[Any]) -> str:
+    """ "widen" when live grants something desired does not, "narrow" when only less."""
+    if live - desired:
+        return "widen"
+    return "narrow" if desired - live else "unknown"
 
 
 def _capabilities_direction(leaf: str, d: Any, live: Any) -> str:
@@ -330,20 +409,12 @@ def _rbac_direction(leaf: str, d: Any, live: Any, change: Any) -> str:
         isinstance(live, Mapping) and "verbs" in live
     ):
         if leaf in ("verbs", "resources", "apiGroups"):
-            d_set, l_set = _str_set(d), _str_set(live)
-            if "*" in l_set - d_set or l_set - d_set:
-                return "widen"
-            return "narrow" if d_set - l_set else "unknown"
-        d_t, l_t = _rule_triples(d), _rule_triples(live)
-        if l_t - d_t:
-            return "widen"
-        return "narrow" if d_t - l_t else "unknown"
+            return _grants_direction(_str_set(d), _str_set(live))
+        return _grants_direction(_rule_triples(d), _rule_triples(live))
     if leaf == "subjects" or (isinstance(live, Mapping) and "kind" in live and change == "added"):
         d_s = {repr(x) for x in d} if isinstance(d, list) else set()
         l_s = {repr(x) for x in live} if isinstance(live, list) else set()
-        if change == "added" or l_s - d_s:
-            return "widen"
-        return "narrow" if d_s - l_s else "unknown"
+        return "widen" if change == "added" else _grants_direction(d_s, l_s)
     if leaf == "roleRef":
         return "widen"  # a binding now grants another role: treat as wider until checked
     return "widen" if change == "added" else "unknown"
@@ -363,61 +434,41 @@ def _replicas_rule(f: PreparedFinding, cost: float | None) -> _Rule:
     p = f.payload
     d, live = _as_int(p.get("desired")), _as_int(p.get("live"))
     name = str(p.get("name"))
-    production = bool(p.get("production"))
     scaler = p.get("autoscaler")
     rolling = " (a rollout is in progress)" if p.get("rolling_out") else ""
-    cost_txt = f" ({_money(cost)})" if cost is not None else ""
+    confidence = _ROLLING_CONFIDENCE if rolling else None
     if isinstance(scaler, Mapping):
         lo, hi = scaler.get("min_replicas"), scaler.get("max_replicas")
         human = isinstance(p.get("changed_by"), Mapping) and p["changed_by"].get("human")
         who = "a person scaled" if human else "replicas changed on"
-        return _Rule(
-            cause=f"{who} a workload the HPA {scaler.get('name')} manages ({lo}–{hi})",
-            risk=Risk.COST if (live or 0) > (d or 0) else Risk.AVAILABILITY,
-            action=Action.INVESTIGATE,
-            confidence=0.6,
-            reason=(
-                f"the autoscaler owns spec.replicas: check why {name} runs {live} replicas; "
-                "fix the HPA bounds rather than the replica count"
-            ),
-            headline="Manual scaling of an autoscaled workload",
-            headline_rank=4,
+        row = _AUTOSCALED_UP if (live or 0) > (d or 0) else _AUTOSCALED_DOWN
+        return row.rule(
+            f"{who} a workload the HPA {scaler.get('name')} manages ({lo}–{hi})",
+            f"the autoscaler owns spec.replicas: check why {name} runs {live} replicas; "
+            "fix the HPA bounds rather than the replica count",
         )
     if d is not None and live is not None and live > d:
-        return _Rule(
-            cause=f"over-scaling: {live} replicas instead of {d}{rolling}",
-            risk=Risk.COST,
-            action=Action.PATCH_LIVE,
-            confidence=0.8 if not rolling else 0.6,
-            reason=f"scale {name} back from {live} to {d} replicas{cost_txt}",
-            headline="Over-scaling detected",
-            headline_rank=5,
+        return _OVER_SCALING.rule(
+            f"over-scaling: {live} replicas instead of {d}{rolling}",
+            f"scale {name} back from {live} to {d} replicas{_cost_note(cost)}",
+            confidence=confidence,
         )
     if d is not None and live is not None and live < d:
         if live == 0:
-            cause, conf = f"scaled to zero (desired {d})", 0.9
-        elif live == 1 and production:
-            cause, conf = f"single replica in production (desired {d})", 0.9
+            row, cause = _OUTAGE_RISK, f"scaled to zero (desired {d})"
+        elif live == 1 and p.get("production"):
+            row, cause = _OUTAGE_RISK, f"single replica in production (desired {d})"
         else:
-            cause, conf = f"under-scaling: {live} replicas instead of {d}", 0.8
-        return _Rule(
-            cause=cause + rolling,
-            risk=Risk.AVAILABILITY,
-            action=Action.PATCH_LIVE,
-            confidence=conf if not rolling else 0.6,
-            reason=f"scale {name} up from {live} to {d} replicas to restore availability"
-            + cost_txt,
-            headline="Under-scaling detected",
-            headline_rank=3,
+            row, cause = _UNDER_SCALING, f"under-scaling: {live} replicas instead of {d}"
+        return row.rule(
+            cause + rolling,
+            f"scale {name} up from {live} to {d} replicas to restore availability"
+            + _cost_note(cost),
+            confidence=confidence,
         )
-    return _Rule(
-        cause="replica count changed outside ConfigHub",
-        risk=Risk.AVAILABILITY,
-        action=Action.INVESTIGATE,
-        confidence=0.5,
-        reason=f"compare {name}'s replicas with ConfigHub ({p.get('desired')} vs {live})",
-        headline="Replica drift",
-        headline_rank=6,
+    return _REPLICAS_OTHER.rule(
+        "replica count changed outside ConfigHub",
+        f"compare {name}'s replicas with ConfigHub ({p.get('desired')} vs {live})",
     )
 
 
@@ -428,64 +479,34 @@ def _image_rule(f: PreparedFinding) -> _Rule | None:
         return None
     di, li = ImageRef.parse(d), ImageRef.parse(live)
     if di.registry != li.registry:
-        return _Rule(
-            cause=f"image pulled from another registry ({di.registry} → {li.registry})",
-            risk=Risk.SECURITY,
-            action=Action.PATCH_LIVE,
-            confidence=0.85,
-            reason=f"restore {d}: an unreviewed registry can serve any code",
-            headline="Image registry changed",
-            headline_rank=1,
+        return _IMAGE_REGISTRY.rule(
+            f"image pulled from another registry ({di.registry} → {li.registry})",
+            f"restore {d}: an unreviewed registry can serve any code",
         )
     if di.repository != li.repository:
-        return _Rule(
-            cause=f"another image runs ({di.repository} → {li.repository})",
-            risk=Risk.SECURITY,
-            action=Action.INVESTIGATE,
-            confidence=0.6,
-            reason="find out who swapped the image and why before patching it back",
-            headline="Image replaced",
-            headline_rank=2,
+        return _IMAGE_REPLACED.rule(
+            f"another image runs ({di.repository} → {li.repository})",
+            "find out who swapped the image and why before patching it back",
         )
     if not li.pinned:
-        return _Rule(
-            cause=f"unpinned image: {live} can change under the same name",
-            risk=Risk.AVAILABILITY,
-            action=Action.PATCH_LIVE,
-            confidence=0.8,
-            reason=f"pin the reviewed image {d} again",
-            headline="Unpinned image",
-            headline_rank=6,
+        return _IMAGE_UNPINNED.rule(
+            f"unpinned image: {live} can change under the same name",
+            f"pin the reviewed image {d} again",
         )
     dv, lv = _version(di.tag), _version(li.tag)
     if dv is not None and lv is not None and lv > dv:
-        return _Rule(
-            cause=f"image moved ahead in the cluster ({di.tag} → {li.tag}): likely a hotfix",
-            risk=Risk.AVAILABILITY,
-            action=Action.ACCEPT_INTO_HUB,
-            confidence=0.55,
-            reason="if the hotfix should stay, record it in ConfigHub; otherwise patch live",
-            headline="Image changed",
-            headline_rank=7,
+        return _IMAGE_NEWER.rule(
+            f"image moved ahead in the cluster ({di.tag} → {li.tag}): likely a hotfix",
+            "if the hotfix should stay, record it in ConfigHub; otherwise patch live",
         )
     if dv is not None and lv is not None and lv < dv:
-        return _Rule(
-            cause=f"image rolled back in the cluster ({di.tag} → {li.tag})",
-            risk=Risk.AVAILABILITY,
-            action=Action.INVESTIGATE,
-            confidence=0.6,
-            reason="a manual rollback often follows an incident: check before re-applying",
-            headline="Image changed",
-            headline_rank=7,
+        return _IMAGE_OLDER.rule(
+            f"image rolled back in the cluster ({di.tag} → {li.tag})",
+            "a manual rollback often follows an incident: check before re-applying",
         )
-    return _Rule(
-        cause=f"image changed outside ConfigHub ({d} → {live})",
-        risk=Risk.AVAILABILITY,
-        action=Action.PATCH_LIVE,
-        confidence=0.65,
-        reason=f"restore the reviewed image {d}",
-        headline="Image changed",
-        headline_rank=7,
+    return _IMAGE_OTHER.rule(
+        f"image changed outside ConfigHub ({d} → {live})",
+        f"restore the reviewed image {d}",
     )
 
 
@@ -514,45 +535,26 @@ def _resources_rule(f: PreparedFinding, cost: float | None) -> _Rule:
     names = _leaf_names(f)
     tail = names[names.index("resources") + 1 :] if "resources" in names else []
     what = ".".join(tail) or "resources"
-    container = next((dict(s.keys).get("name") for s in _selectors(f)), None)
+    container = _selected_name(f)
     where = f" of container {container}" if container else ""
     direction = _quantity_direction(p.get("desired"), p.get("live"))
-    cost_txt = f" ({_money(cost)})" if cost is not None else ""
-    is_limit = tail[:1] == ["limits"]
+    restore = f"restore {what} {p.get('desired')}{_cost_note(cost)}"
     if direction > 0:
-        return _Rule(
-            cause=f"{what}{where} raised in the cluster",
-            risk=Risk.COST,
-            action=Action.PATCH_LIVE,
-            confidence=0.7,
-            reason=(
-                f"restore {what} {p.get('desired')}{cost_txt}; if the pods needed more, "
-                "raise it in ConfigHub instead"
-            ),
-            headline="Resources raised",
-            headline_rank=6,
+        return _RESOURCES_RAISED.rule(
+            f"{what}{where} raised in the cluster",
+            f"{restore}; if the pods needed more, raise it in ConfigHub instead",
+        )
+    if direction < 0 and p.get("live") is not None:
+        return _RESOURCES_LOWERED.rule(
+            f"{what}{where} lowered in the cluster",
+            f"pods may be throttled or OOM-killed: {restore}",
         )
     if direction < 0:
-        removed = p.get("live") is None
-        cause = f"{what}{where} {'removed' if removed else 'lowered'} in the cluster"
-        risk_txt = "pods may be throttled or OOM-killed" if not removed else "pods are unbounded"
-        return _Rule(
-            cause=cause,
-            risk=Risk.AVAILABILITY if is_limit or not removed else Risk.COST,
-            action=Action.PATCH_LIVE,
-            confidence=0.7,
-            reason=f"{risk_txt}: restore {what} {p.get('desired')}{cost_txt}",
-            headline="Resources lowered",
-            headline_rank=5,
-        )
-    return _Rule(
-        cause=f"{what}{where} changed outside ConfigHub",
-        risk=Risk.COST,
-        action=Action.INVESTIGATE,
-        confidence=0.5,
-        reason=f"compare {what} with ConfigHub ({p.get('desired')} vs {p.get('live')})",
-        headline="Resources changed",
-        headline_rank=6,
+        row = _RESOURCES_LOWERED if tail[:1] == ["limits"] else _REQUESTS_REMOVED
+        return row.rule(f"{what}{where} removed in the cluster", f"pods are unbounded: {restore}")
+    return _RESOURCES_OTHER.rule(
+        f"{what}{where} changed outside ConfigHub",
+        f"compare {what} with ConfigHub ({p.get('desired')} vs {p.get('live')})",
     )
 
 
@@ -563,33 +565,18 @@ def _security_rule(f: PreparedFinding) -> _Rule:
     direction = _security_direction(f)
     subject = f"{kind} {leaf}" if kind in _RBAC_KINDS else leaf
     if direction == "widen":
-        return _Rule(
-            cause=f"permissions widened in the cluster ({subject})",
-            risk=Risk.SECURITY,
-            action=Action.PATCH_LIVE,
-            confidence=0.9,
-            reason="restore the reviewed, narrower setting; widening needs a reviewed change",
-            headline="Security widening detected",
-            headline_rank=0,
+        return _SECURITY_WIDENED.rule(
+            f"permissions widened in the cluster ({subject})",
+            "restore the reviewed, narrower setting; widening needs a reviewed change",
         )
     if direction == "narrow":
-        return _Rule(
-            cause=f"hardened in the cluster ({subject})",
-            risk=Risk.NONE,
-            action=Action.ACCEPT_INTO_HUB,
-            confidence=0.6,
-            reason="the live setting is stricter: keep it by accepting it into ConfigHub",
-            headline="Security setting changed",
-            headline_rank=8,
+        return _SECURITY_TIGHTENED.rule(
+            f"hardened in the cluster ({subject})",
+            "the live setting is stricter: keep it by accepting it into ConfigHub",
         )
-    return _Rule(
-        cause=f"security-relevant field changed outside ConfigHub ({subject})",
-        risk=Risk.SECURITY,
-        action=Action.INVESTIGATE,
-        confidence=0.5,
-        reason="review who changed it and whether it grants more than intended",
-        headline="Security setting changed",
-        headline_rank=1,
+    return _SECURITY_OTHER.rule(
+        f"security-relevant field changed outside ConfigHub ({subject})",
+        "review who changed it and whether it grants more than intended",
     )
 
 
@@ -599,33 +586,18 @@ def _labels_rule(f: PreparedFinding) -> _Rule:
     human = isinstance(changed_by, Mapping) and bool(changed_by.get("human"))
     manager = changed_by.get("manager") if isinstance(changed_by, Mapping) else None
     if p.get("change") == "added" and not human:
-        return _Rule(
-            cause=f"metadata written by a tool{f' ({manager})' if manager else ''}",
-            risk=Risk.NONE,
-            action=Action.ADD_IGNORE_RULE,
-            confidence=0.6,
-            reason="a tool will keep writing it: ignore it rather than fight it",
-            headline="Metadata edited",
-            headline_rank=9,
+        return _METADATA_BY_TOOL.rule(
+            f"metadata written by a tool{f' ({manager})' if manager else ''}",
+            "a tool will keep writing it: ignore it rather than fight it",
         )
     if p.get("change") == "added":
-        return _Rule(
-            cause="metadata added by a person",
-            risk=Risk.NONE,
-            action=Action.ACCEPT_INTO_HUB,
-            confidence=0.5,
-            reason="keep it by accepting it into ConfigHub, or patch live to drop it",
-            headline="Metadata edited",
-            headline_rank=9,
+        return _METADATA_BY_PERSON.rule(
+            "metadata added by a person",
+            "keep it by accepting it into ConfigHub, or patch live to drop it",
         )
-    return _Rule(
-        cause="metadata changed outside ConfigHub",
-        risk=Risk.NONE,
-        action=Action.PATCH_LIVE,
-        confidence=0.6,
-        reason="restore the value kept in ConfigHub (selectors may depend on labels)",
-        headline="Metadata edited",
-        headline_rank=9,
+    return _METADATA_CHANGED.rule(
+        "metadata changed outside ConfigHub",
+        "restore the value kept in ConfigHub (selectors may depend on labels)",
     )
 
 
@@ -636,34 +608,32 @@ def _config_rule(f: PreparedFinding) -> _Rule:
     if p.get("redacted") or (
         key and any(t in ("password", "secret", "token") for t in name_tokens(key))
     ):
-        return _Rule(
-            cause=f"credential-like config key {key!r} edited by hand",
-            risk=Risk.SECURITY,
-            action=Action.INVESTIGATE,
-            confidence=0.6,
-            reason="credentials belong in a Secret kept in ConfigHub; check who changed it",
-            headline="Configuration edited",
-            headline_rank=7,
+        return _CREDENTIAL_EDITED.rule(
+            f"credential-like config key {key!r} edited by hand", _CREDENTIAL_REASON
         )
     change = p.get("change")
     if change == "added":
-        return _Rule(
-            cause=f"configuration key {key!r} added in the cluster",
-            risk=Risk.NONE,
-            action=Action.ACCEPT_INTO_HUB,
-            confidence=0.55,
-            reason="if the app needs it, record it in ConfigHub; otherwise patch live",
-            headline="Configuration edited",
-            headline_rank=7,
+        return _CONFIG_ADDED.rule(
+            f"configuration key {key!r} added in the cluster",
+            "if the app needs it, record it in ConfigHub; otherwise patch live",
         )
-    return _Rule(
-        cause=f"configuration {'removed' if change == 'removed' else 'edited'} by hand ({key})",
-        risk=Risk.AVAILABILITY,
-        action=Action.PATCH_LIVE,
-        confidence=0.75 if change == "removed" else 0.65,
-        reason="restore the reviewed configuration; the app may behave differently",
-        headline="Configuration edited",
-        headline_rank=7,
+    removed = change == "removed"
+    return (_CONFIG_REMOVED if removed else _CONFIG_EDITED).rule(
+        f"configuration {'removed' if removed else 'edited'} by hand ({key})",
+        "restore the reviewed configuration; the app may behave differently",
+    )
+
+
+def _env_rule(f: PreparedFinding) -> _Rule:
+    var = _selected_name(f, last=True)
+    label = f"environment variable {var}" if var else "environment"
+    if f.payload.get("redacted"):
+        return _CREDENTIAL_EDITED.rule(
+            f"credential-like {label} changed by hand", _CREDENTIAL_REASON
+        )
+    return _ENV_EDITED.rule(
+        f"{label} changed outside ConfigHub",
+        "restore the reviewed environment; the app may behave differently",
     )
 
 
@@ -674,27 +644,15 @@ def rule_for(f: PreparedFinding, cost: float | None) -> _Rule:
     names = _leaf_names(f)
     kind = p.get("kind")
     if f.field is None or p.get("change") == "missing":
-        return _Rule(
-            cause=f"{kind} {p.get('name')} is missing from the cluster (deleted by hand?)",
-            risk=Risk.AVAILABILITY,
-            action=Action.PATCH_LIVE,
-            confidence=0.85,
-            reason="re-create it from ConfigHub",
-            headline="Missing objects",
-            headline_rank=2,
+        return _MISSING.rule(
+            f"{kind} {p.get('name')} is missing from the cluster (deleted by hand?)",
+            "re-create it from ConfigHub",
         )
     if kind == "Secret" or category == "secret":
-        return _Rule(
-            cause="Secret changed outside ConfigHub (rotated or edited by hand?)",
-            risk=Risk.SECURITY,
-            action=Action.INVESTIGATE,
-            confidence=0.6,
-            reason=(
-                "if the credential was rotated on purpose, store the new value in ConfigHub; "
-                "otherwise patch live (values are not shown to the analyst)"
-            ),
-            headline="Secret changed",
-            headline_rank=3,
+        return _SECRET.rule(
+            "Secret changed outside ConfigHub (rotated or edited by hand?)",
+            "if the credential was rotated on purpose, store the new value in ConfigHub; "
+            "otherwise patch live (values are not shown to the analyst)",
         )
     if _is_security(f):
         return _security_rule(f)
@@ -711,47 +669,17 @@ def rule_for(f: PreparedFinding, cost: float | None) -> _Rule:
     ):
         return _config_rule(f)
     if category == "ports" or any(_PORT.search(n) for n in names[-2:]):
-        return _Rule(
-            cause=f"{names[-1] if names else 'port'} changed outside ConfigHub",
-            risk=Risk.AVAILABILITY,
-            action=Action.PATCH_LIVE,
-            confidence=0.7,
-            reason="clients and probes use the declared port: restore it",
-            headline="Ports changed",
-            headline_rank=6,
+        return _PORTS.rule(
+            f"{names[-1] if names else 'port'} changed outside ConfigHub",
+            "clients and probes use the declared port: restore it",
         )
     if category == "labels" or names[:2] in (["metadata", "labels"], ["metadata", "annotations"]):
         return _labels_rule(f)
     if "env" in names or "envFrom" in names:
-        var = next((dict(s.keys).get("name") for s in reversed(_selectors(f))), None)
-        label = f"environment variable {var}" if var else "environment"
-        if p.get("redacted"):
-            return _Rule(
-                cause=f"credential-like {label} changed by hand",
-                risk=Risk.SECURITY,
-                action=Action.INVESTIGATE,
-                confidence=0.6,
-                reason="credentials belong in a Secret kept in ConfigHub; check who changed it",
-                headline="Configuration edited",
-                headline_rank=7,
-            )
-        return _Rule(
-            cause=f"{label} changed outside ConfigHub",
-            risk=Risk.AVAILABILITY,
-            action=Action.PATCH_LIVE,
-            confidence=0.6,
-            reason="restore the reviewed environment; the app may behave differently",
-            headline="Configuration edited",
-            headline_rank=7,
-        )
-    return _Rule(
-        cause=f"{p.get('path')} changed outside ConfigHub",
-        risk=Risk.NONE,
-        action=Action.INVESTIGATE,
-        confidence=0.4,
-        reason="no rule knows this field: review the change, then patch live or accept it",
-        headline="Other drift",
-        headline_rank=10,
+        return _env_rule(f)
+    return _OTHER.rule(
+        f"{p.get('path')} changed outside ConfigHub",
+        "no rule knows this field: review the change, then patch live or accept it",
     )
 
 

@@ -61,6 +61,16 @@ def fd(
     return FieldDrift(path, change, desired, live, category, severity, attribution, note=note)
 
 
+def added(
+    path: FieldPath,
+    live: Any,
+    category: Category = Category.OTHER,
+    attribution: Attribution | None = None,
+) -> FieldDrift:
+    """A field found only in the live object."""
+    return fd(path, None, live, category, Change.ADDED, attribution=attribution)
+
+
 def item(
     kind: str,
     name: str,

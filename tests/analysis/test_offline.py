@@ -14,6 +14,7 @@ from drifttui.core.models import (
     Change,
     DriftItem,
     Environment,
+    FieldDrift,
     Prices,
     ResourceKey,
     ResourceStatus,
@@ -22,6 +23,7 @@ from drifttui.core.models import (
 from tests.analysis.builders import (
     CONTROLLER,
     KUBECTL_EDIT,
+    added,
     container,
     fd,
     item,
@@ -29,6 +31,17 @@ from tests.analysis.builders import (
     replicas,
     secret_item,
 )
+
+
+def web(*fields: FieldDrift) -> DriftItem:
+    """The Deployment web with these field findings."""
+    return item("Deployment", "web", list(fields))
+
+
+def image(desired: str, live: str) -> DriftItem:
+    """The Deployment web whose api container's image moved from ``desired`` to ``live``."""
+    return web(fd(container("image"), desired, live))
+
 
 HPA = Autoscaler("web", ResourceKey("apps", "Deployment", "shop", "web"), 2, 10)
 RULES = ("rules",)
@@ -60,82 +73,70 @@ CASES: list[tuple[str, DriftItem, Risk, Action, str]] = [
     ),
     (
         "image registry changed",
-        item("Deployment", "web", [fd(container("image"), "reg.io/api:1.2", "evil.io/api:1.2")]),
+        image("reg.io/api:1.2", "evil.io/api:1.2"),
         Risk.SECURITY,
         Action.PATCH_LIVE,
         "another registry",
     ),
     (
         "image latest",
-        item("Deployment", "web", [fd(container("image"), "reg.io/api:1.2", "reg.io/api:latest")]),
+        image("reg.io/api:1.2", "reg.io/api:latest"),
         Risk.AVAILABILITY,
         Action.PATCH_LIVE,
         "unpinned",
     ),
     (
         "image untagged",
-        item("Deployment", "web", [fd(container("image"), "nginx:1.25", "nginx")]),
+        image("nginx:1.25", "nginx"),
         Risk.AVAILABILITY,
         Action.PATCH_LIVE,
         "unpinned",
     ),
     (
         "image tag moved ahead",
-        item("Deployment", "web", [fd(container("image"), "reg.io/api:2.4.1", "reg.io/api:2.4.2")]),
+        image("reg.io/api:2.4.1", "reg.io/api:2.4.2"),
         Risk.AVAILABILITY,
         Action.ACCEPT_INTO_HUB,
         "hotfix",
     ),
     (
         "image rolled back",
-        item("Deployment", "web", [fd(container("image"), "reg.io/api:v2.4", "reg.io/api:v2.3")]),
+        image("reg.io/api:v2.4", "reg.io/api:v2.3"),
         Risk.AVAILABILITY,
         Action.INVESTIGATE,
         "rolled back",
     ),
     (
         "image repository swapped",
-        item("Deployment", "web", [fd(container("image"), "reg.io/api:1", "reg.io/miner:1")]),
+        image("reg.io/api:1", "reg.io/miner:1"),
         Risk.SECURITY,
         Action.INVESTIGATE,
         "another image",
     ),
     (
         "cpu request raised",
-        item(
-            "Deployment",
-            "web",
-            [fd(container("resources", "requests", "cpu"), "500m", "2", Category.RESOURCES)],
-        ),
+        web(fd(container("resources", "requests", "cpu"), "500m", "2", Category.RESOURCES)),
         Risk.COST,
         Action.PATCH_LIVE,
         "requests.cpu of container api raised",
     ),
     (
         "memory limit lowered",
-        item(
-            "Deployment",
-            "web",
-            [fd(container("resources", "limits", "memory"), "1Gi", "256Mi", Category.RESOURCES)],
-        ),
+        web(fd(container("resources", "limits", "memory"), "1Gi", "256Mi", Category.RESOURCES)),
         Risk.AVAILABILITY,
         Action.PATCH_LIVE,
         "lowered",
     ),
     (
         "limits removed",
-        item(
-            "Deployment",
-            "web",
-            [
-                fd(
-                    container("resources", "limits"),
-                    {"cpu": "1"},
-                    None,
-                    Category.RESOURCES,
-                    Change.REMOVED,
-                )
-            ],
+        web(
+            fd(
+                container("resources", "limits"),
+                {"cpu": "1"},
+                None,
+                Category.RESOURCES,
+                Change.REMOVED,
+            )
         ),
         Risk.AVAILABILITY,
         Action.PATCH_LIVE,
@@ -143,19 +144,8 @@ CASES: list[tuple[str, DriftItem, Risk, Action, str]] = [
     ),
     (
         "privileged container",
-        item(
-            "Deployment",
-            "web",
-            [
-                fd(
-                    container("securityContext", "privileged"),
-                    None,
-                    True,
-                    Category.SECURITY,
-                    Change.ADDED,
-                    attribution=KUBECTL_EDIT,
-                )
-            ],
+        web(
+            added(container("securityContext", "privileged"), True, Category.SECURITY, KUBECTL_EDIT)
         ),
         Risk.SECURITY,
         Action.PATCH_LIVE,
@@ -163,36 +153,28 @@ CASES: list[tuple[str, DriftItem, Risk, Action, str]] = [
     ),
     (
         "runs as root",
-        item("Deployment", "web", [fd(pod("securityContext", "runAsUser"), 1000, 0)]),
+        web(fd(pod("securityContext", "runAsUser"), 1000, 0)),
         Risk.SECURITY,
         Action.PATCH_LIVE,
         "widened",
     ),
     (
         "capability added",
-        item(
-            "Deployment",
-            "web",
-            [fd(container("securityContext", "capabilities", "add"), [], ["NET_ADMIN"])],
-        ),
+        web(fd(container("securityContext", "capabilities", "add"), [], ["NET_ADMIN"])),
         Risk.SECURITY,
         Action.PATCH_LIVE,
         "widened",
     ),
     (
         "host network",
-        item("Deployment", "web", [fd(pod("hostNetwork"), None, True, change=Change.ADDED)]),
+        web(added(pod("hostNetwork"), True)),
         Risk.SECURITY,
         Action.PATCH_LIVE,
         "widened",
     ),
     (
         "readOnlyRootFilesystem tightened",
-        item(
-            "Deployment",
-            "web",
-            [fd(container("securityContext", "readOnlyRootFilesystem"), False, True)],
-        ),
+        web(fd(container("securityContext", "readOnlyRootFilesystem"), False, True)),
         Risk.NONE,
         Action.ACCEPT_INTO_HUB,
         "hardened",
@@ -255,7 +237,7 @@ CASES: list[tuple[str, DriftItem, Risk, Action, str]] = [
     ),
     (
         "service account changed",
-        item("Deployment", "web", [fd(pod("serviceAccountName"), "web", "admin")]),
+        web(fd(pod("serviceAccountName"), "web", "admin")),
         Risk.SECURITY,
         Action.INVESTIGATE,
         "serviceAccountName",
@@ -278,11 +260,7 @@ CASES: list[tuple[str, DriftItem, Risk, Action, str]] = [
     ),
     (
         "config key added",
-        item(
-            "ConfigMap",
-            "cfg",
-            [fd(("data", "feature.x"), None, "on", Category.CONFIG_DATA, Change.ADDED)],
-        ),
+        item("ConfigMap", "cfg", [added(("data", "feature.x"), "on", Category.CONFIG_DATA)]),
         Risk.NONE,
         Action.ACCEPT_INTO_HUB,
         "added",
@@ -296,20 +274,14 @@ CASES: list[tuple[str, DriftItem, Risk, Action, str]] = [
     ),
     (
         "env var edited",
-        item(
-            "Deployment", "web", [fd(container("env", Sel((("name", "MODE"),)), "value"), "a", "b")]
-        ),
+        web(fd(container("env", Sel((("name", "MODE"),)), "value"), "a", "b")),
         Risk.AVAILABILITY,
         Action.PATCH_LIVE,
         "environment variable MODE",
     ),
     (
         "credential env var edited",
-        item(
-            "Deployment",
-            "web",
-            [fd(container("env", Sel((("name", "DB_PASSWORD"),)), "value"), "a", "b")],
-        ),
+        web(fd(container("env", Sel((("name", "DB_PASSWORD"),)), "value"), "a", "b")),
         Risk.SECURITY,
         Action.INVESTIGATE,
         "credential-like environment variable DB_PASSWORD",
@@ -334,19 +306,13 @@ CASES: list[tuple[str, DriftItem, Risk, Action, str]] = [
     ),
     (
         "annotation added by a tool",
-        item(
-            "Deployment",
-            "web",
-            [
-                fd(
-                    ("metadata", "annotations", "sidecar.istio.io/status"),
-                    None,
-                    "x",
-                    Category.LABELS,
-                    Change.ADDED,
-                    attribution=CONTROLLER,
-                )
-            ],
+        web(
+            added(
+                ("metadata", "annotations", "sidecar.istio.io/status"),
+                "x",
+                Category.LABELS,
+                CONTROLLER,
+            )
         ),
         Risk.NONE,
         Action.ADD_IGNORE_RULE,
@@ -354,20 +320,7 @@ CASES: list[tuple[str, DriftItem, Risk, Action, str]] = [
     ),
     (
         "label added by a person",
-        item(
-            "Deployment",
-            "web",
-            [
-                fd(
-                    ("metadata", "labels", "owner"),
-                    None,
-                    "bob",
-                    Category.LABELS,
-                    Change.ADDED,
-                    attribution=KUBECTL_EDIT,
-                )
-            ],
-        ),
+        web(added(("metadata", "labels", "owner"), "bob", Category.LABELS, KUBECTL_EDIT)),
         Risk.NONE,
         Action.ACCEPT_INTO_HUB,
         "by a person",
@@ -381,7 +334,7 @@ CASES: list[tuple[str, DriftItem, Risk, Action, str]] = [
     ),
     (
         "unknown field",
-        item("Deployment", "web", [fd(pod("tolerations"), [], [{"key": "x"}])]),
+        web(fd(pod("tolerations"), [], [{"key": "x"}])),
         Risk.NONE,
         Action.INVESTIGATE,
         "tolerations",
@@ -417,13 +370,13 @@ def test_over_scaling_carries_the_cost_model_figure_and_the_seed_summary() -> No
 def test_resource_cost_comes_from_the_cost_model() -> None:
     # without the diff's item cost: requests 500m -> 1 cpu, priced per replica
     cpu = fd(container("resources", "requests", "cpu"), "500m", "1", Category.RESOURCES)
-    alone = item("Deployment", "web", [cpu])
+    alone = web(cpu)
     (v,) = OfflineAnalyst().analyze([alone]).verdicts
     assert v.monthly_cost_usd == pytest.approx(0.5 * 0.0316 * 730, abs=0.01)
     (v2,) = OfflineAnalyst(prices=Prices(vcpu_hour=0.1)).analyze([alone]).verdicts
     assert v2.monthly_cost_usd == pytest.approx(0.5 * 0.1 * 730, abs=0.01)
     # with a replicas finding showing 4 live replicas, the request change is priced x4
-    scaled = item("Deployment", "web", [fd(("spec", "replicas"), 3, 4, Category.REPLICAS), cpu])
+    scaled = web(fd(("spec", "replicas"), 3, 4, Category.REPLICAS), cpu)
     rep, res = OfflineAnalyst().analyze([scaled]).verdicts
     assert rep.monthly_cost_usd is None
     assert res.monthly_cost_usd == pytest.approx(4 * 0.5 * 0.0316 * 730, abs=0.01)
