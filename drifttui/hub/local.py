@@ -1424,10 +1424,33 @@ def _conflicts(text: str | None) -> tuple[str, ...]:
     return tuple(json.loads(text))
 
 
-def _unit_attribute(r: Row, name: str, org: str) -> Any:
+_ROW_COLUMNS = {"Slug": "slug", "CreatedAt": "created_at", "UpdatedAt": "updated_at"}
+"""Where-clause attributes that are a column of the row as it is (every entity)."""
+
+_UNIT_COLUMNS = {
+    **_ROW_COLUMNS,
+    "UnitID": "id",
+    "SpaceID": "space_id",
+    "ToolchainType": "toolchain_type",
+    "HeadRevisionNum": "head_revision",
+    "HeadMutationNum": "head_revision",
+    "HeadRevisionID": "head_revision_id",
+    "LastChangeDescription": "last_change_description",
+    "UpstreamUnitID": "upstream_unit_id",
+    "UpstreamSpaceID": "upstream_space_id",
+    "UpstreamRevisionNum": "upstream_revision",
+    "DataHash": "data_hash",
+}
+
+_SPACE_COLUMNS = {**_ROW_COLUMNS, "SpaceID": "id"}
+
+
+def _row_attribute(r: Row, name: str, org: str, columns: Mapping[str, str]) -> Any:
+    """Attribute ``name`` of a unit or space row (``columns``: its plain columns)."""
+    col = columns.get(name)
+    if col is not None:
+        return r[col]
     match name:
-        case "Slug":
-            return r["slug"]
         case "DisplayName":
             return r.get("display_name") or ""
         case "Labels":
@@ -1436,60 +1459,24 @@ def _unit_attribute(r: Row, name: str, org: str) -> Any:
             return json.loads(r["annotations"] or "{}")
         case "OrganizationID":
             return org
-        case "CreatedAt":
-            return r["created_at"]
-        case "UpdatedAt":
-            return r["updated_at"]
-        case "UnitID":
-            return r["id"]
-        case "SpaceID":
-            return r["space_id"]
-        case "ToolchainType":
-            return r["toolchain_type"]
-        case "HeadRevisionNum" | "HeadMutationNum":
-            return r["head_revision"]
-        case "HeadRevisionID":
-            return r["head_revision_id"]
+        case _:
+            return None
+
+
+def _unit_attribute(r: Row, name: str, org: str) -> Any:
+    match name:
         case "LastReleasedRevisionNum":
             return 0
-        case "LastChangeDescription":
-            return r["last_change_description"]
-        case "UpstreamUnitID":
-            return r["upstream_unit_id"]
-        case "UpstreamSpaceID":
-            return r["upstream_space_id"]
-        case "UpstreamRevisionNum":
-            return r["upstream_revision"]
         case "ChangeSetID":
             return r.get("changeset_id")
-        case "DataHash":
-            return r["data_hash"]
         case "ApprovedBy":
             return []
         case _:
-            return None
+            return _row_attribute(r, name, org, _UNIT_COLUMNS)
 
 
 def _space_attribute(r: Row, name: str, org: str) -> Any:
-    match name:
-        case "Slug":
-            return r["slug"]
-        case "DisplayName":
-            return r["display_name"]
-        case "Labels":
-            return json.loads(r["labels"] or "{}")
-        case "Annotations":
-            return json.loads(r["annotations"] or "{}")
-        case "OrganizationID":
-            return org
-        case "CreatedAt":
-            return r["created_at"]
-        case "UpdatedAt":
-            return r["updated_at"]
-        case "SpaceID":
-            return r["id"]
-        case _:
-            return None
+    return _row_attribute(r, name, org, _SPACE_COLUMNS)
 
 
 def check_path_values(values: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
