@@ -54,7 +54,7 @@ from drifttui import __version__
 from drifttui.config import SecretValue
 from drifttui.errors import AuthError, ConflictError, HubError, NotFoundError
 from drifttui.hub import documents as docs
-from drifttui.hub.local import APPLIED_ANNOTATION, check_path_values
+from drifttui.hub.local import APPLIED_ANNOTATION
 from drifttui.hub.merge import changed_paths
 from drifttui.hub.protocol import (
     AuditEntry,
@@ -64,9 +64,14 @@ from drifttui.hub.protocol import (
     Labels,
     Revision,
     SetInfo,
+    SetsByLabel,
     Space,
     Unit,
     UnitResult,
+    check_label_patch,
+    set_info,
+    set_members,
+    set_paths_description,
 )
 from drifttui.hub.where import MAX_WHERE_LENGTH, parse_where, quote, where_and
 
@@ -129,7 +134,7 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class ConfigHubClient:
+class ConfigHubClient(SetsByLabel):
     """The Hub protocol against ConfigHub (or ``drifttui hub serve``).
 
     ``base_url`` includes ``/api``. ``sleep`` and ``rng`` are injectable for tests (the
@@ -779,7 +784,7 @@ class ConfigHubClient:
         *,
         version: int | None = None,
     ) -> Unit:
-        docs.check_labels({k: v for k, v in labels.items() if v is not None})
+        check_label_patch(labels)
         body: dict[str, Any] = {"Labels": dict(labels)}
         if version is None:
             return self._patch_unit(space, unit, body)
@@ -890,8 +895,7 @@ class ConfigHubClient:
     ) -> BulkResult:
         if not where:
             raise HubError("a bulk patch needs a where-clause", status=400)
-        if labels:
-            docs.check_labels({k: v for k, v in labels.items() if v is not None})
+        check_label_patch(labels)
         w = self._scoped(where, space)
         before = self._prelist(w)
         if not before:
@@ -964,7 +968,7 @@ class ConfigHubClient:
     ) -> BulkResult:
         if not where:
             raise HubError("setting paths in bulk needs a where-clause", status=400)
-        paths = check_path_values(values)
+        paths = docs.check_path_values(values)
         w = self._scoped(where, space)
         before = self._prelist(w)
         if not before:
@@ -992,8 +996,7 @@ class ConfigHubClient:
             )
         body = {
             "FunctionInvocations": invocations,
-            "ChangeDescription": description
-            or "set " + ", ".join(f"{p}={v}" for p, v in values.items()),
+            "ChangeDescription": description or set_paths_description(values),
         }
         items = self._check(
             self._send(
@@ -1067,11 +1070,7 @@ class ConfigHubClient:
         )
 
     def evaluate_filter(self, space: str, slug: str, where: str | None = None) -> list[Unit]:
-        f = self.get_filter(space, slug)
-        if f.from_ != "Unit":
-            raise HubError(
-                f"filter {space}/{slug} selects {f.from_} entities, not units", status=400
-            )
+        f = self._unit_filter(space, slug)
         w = self._validate(where)
         items = self._pages(
             "unit", {"filter": f.id, "where": w, "include": self._INCLUDE}, f"filter {slug}"
@@ -1112,39 +1111,12 @@ class ConfigHubClient:
             raise ConflictError(f"filter {slug!r} already exists in space {space!r}")
         return self._to_filter(self._check(answer, f"filter {space}/{slug}"), space)
 
-    def create_set(self, space: str, slug: str, description: str = "") -> SetInfo:
-        docs.check_slug(slug, "set slug")
-        self.create_filter(
-            space,
-            docs.set_filter_slug(slug),
-            docs.set_where(slug, space),
-            labels={docs.SET_MARK_LABEL: slug},
-            display_name=description,
-        )
-        key, value = docs.set_label(slug, space)
-        return SetInfo(slug, space, description, f"{key}={value}", docs.set_filter_slug(slug), ())
-
     def list_sets(self, space: str) -> list[SetInfo]:
-        out = []
-        for f in sorted(self._filter_items(space), key=lambda f: f.get("Slug", "")):
-            mark = (f.get("Labels") or {}).get(docs.SET_MARK_LABEL)
-            if not mark:
-                continue
-            key, value = docs.set_label(mark, space)
-            members = tuple(
-                f"{u.space}/{u.slug}" for u in self.list_units(None, docs.set_where(mark, space))
-            )
-            out.append(
-                SetInfo(
-                    mark,
-                    space,
-                    f.get("DisplayName") or "",
-                    f"{key}={value}",
-                    docs.set_filter_slug(mark),
-                    members,
-                )
-            )
-        return out
+        return [
+            set_info(mark, space, f.get("DisplayName") or "", set_members(self, mark, space))
+            for f in sorted(self._filter_items(space), key=lambda f: f.get("Slug", ""))
+            if (mark := (f.get("Labels") or {}).get(docs.SET_MARK_LABEL))
+        ]
 
     def _set_members_patch(
         self, space: str, set_slug: str, units: Sequence[tuple[str, str]], add: bool
@@ -1164,12 +1136,6 @@ class ConfigHubClient:
                     {"Labels": {key: value if add else None}},
                     f"set {space}/{set_slug}",
                 )
-
-    def add_to_set(self, space: str, set_slug: str, units: Sequence[tuple[str, str]]) -> None:
-        self._set_members_patch(space, set_slug, units, True)
-
-    def remove_from_set(self, space: str, set_slug: str, units: Sequence[tuple[str, str]]) -> None:
-        self._set_members_patch(space, set_slug, units, False)
 
     # ------------------------------------------------------------------ changesets and audit
 

@@ -44,9 +44,14 @@ from drifttui.hub.protocol import (
     Labels,
     Revision,
     SetInfo,
+    SetsByLabel,
     Space,
     Unit,
     UnitResult,
+    check_label_patch,
+    set_info,
+    set_members,
+    set_paths_description,
 )
 from drifttui.hub.where import AttrRef, Where, evaluate, parse_where
 
@@ -117,7 +122,7 @@ def decode_continue(token: str) -> str:
         raise HubError("invalid continue token", "continue", status=400) from None
 
 
-class SqliteHub:
+class SqliteHub(SetsByLabel):
     """The embedded hub on a SQLite file (created with its parent directories)."""
 
     def __init__(
@@ -1058,8 +1063,7 @@ class SqliteHub:
         changeset_id: str | None = None,
     ) -> BulkResult:
         parsed = parse_where(where, "Unit")
-        if labels:
-            docs.check_labels({k: v for k, v in labels.items() if v is not None})
+        check_label_patch(labels)
         with self._tx() as c:
             space_id = self._space_row(c, space)["id"] if space else None
             if changeset_id:
@@ -1097,7 +1101,7 @@ class SqliteHub:
         changeset_id: str | None = None,
     ) -> BulkResult:
         parsed = parse_where(where, "Unit")
-        paths = check_path_values(values)
+        paths = docs.check_path_values(values)
         with self._tx() as c:
             space_id = self._space_row(c, space)["id"] if space else None
             if changeset_id:
@@ -1114,7 +1118,7 @@ class SqliteHub:
                 except HubError as exc:
                     results.append(UnitResult(row["space_slug"], row["slug"], False, exc.what))
                     continue
-                desc = description or "set " + ", ".join(f"{p}={v}" for p, v in values.items())
+                desc = description or set_paths_description(values)
                 num = (
                     self._write_data(
                         c, row, docs.dump_yaml(doc), desc, "Invoke", changeset_id=changeset_id
@@ -1185,11 +1189,7 @@ class SqliteHub:
         return self._to_filter(self._filter_row(self._conn(), space, slug), space)
 
     def evaluate_filter(self, space: str, slug: str, where: str | None = None) -> list[Unit]:
-        f = self.get_filter(space, slug)
-        if f.from_ != "Unit":
-            raise HubError(
-                f"filter {space}/{slug} selects {f.from_} entities, not units", status=400
-            )
+        f = self._unit_filter(space, slug)
         parse_where(where or "", "Unit")
         combined = " AND ".join(w for w in (f.where, where) if w)
         return self.list_units(None, combined)
@@ -1232,36 +1232,13 @@ class SqliteHub:
             self._audit(c, "CreateFilter", where, spaces=[space])
             return self._to_filter(self._filter_row(c, space, slug), space)
 
-    def create_set(self, space: str, slug: str, description: str = "") -> SetInfo:
-        docs.check_slug(slug, "set slug")
-        self.create_filter(
-            space,
-            docs.set_filter_slug(slug),
-            docs.set_where(slug, space),
-            labels={docs.SET_MARK_LABEL: slug},
-            display_name=description,
-        )
-        return self._set_info(space, slug, description, with_members=False)
-
-    def _set_info(
-        self, space: str, slug: str, description: str, *, with_members: bool = True
-    ) -> SetInfo:
-        key, value = docs.set_label(slug, space)
-        members: tuple[str, ...] = ()
-        if with_members:
-            units = self.list_units(None, docs.set_where(slug, space))
-            members = tuple(f"{u.space}/{u.slug}" for u in units)
-        return SetInfo(
-            slug, space, description, f"{key}={value}", docs.set_filter_slug(slug), members
-        )
-
     def list_sets(self, space: str) -> list[SetInfo]:
         sp = self._space_row(self._conn(), space)
         out = []
         for r in self.filter_rows(sp["id"]):
             mark = self._labels(r).get(docs.SET_MARK_LABEL)
             if mark:
-                out.append(self._set_info(space, mark, r["display_name"]))
+                out.append(set_info(mark, space, r["display_name"], set_members(self, mark, space)))
         return out
 
     def _set_members_patch(
@@ -1282,12 +1259,6 @@ class SqliteHub:
                     [f"{r['space_slug']}/{r['slug']}" for r in changed],
                     [r["space_slug"] for r in changed],
                 )
-
-    def add_to_set(self, space: str, set_slug: str, units: Sequence[tuple[str, str]]) -> None:
-        self._set_members_patch(space, set_slug, units, True)
-
-    def remove_from_set(self, space: str, set_slug: str, units: Sequence[tuple[str, str]]) -> None:
-        self._set_members_patch(space, set_slug, units, False)
 
     # ------------------------------------------------------------------ changesets
 
@@ -1477,24 +1448,6 @@ def _unit_attribute(r: Row, name: str, org: str) -> Any:
 
 def _space_attribute(r: Row, name: str, org: str) -> Any:
     return _row_attribute(r, name, org, _SPACE_COLUMNS)
-
-
-def check_path_values(values: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
-    """Parsed data paths with their scalar values; what the real API's set-*-path functions
-    can express (strings, integers, booleans)."""
-    if not values:
-        raise HubError("no data paths to set", "values", status=400)
-    out: dict[str, tuple[Any, Any]] = {}
-    for text, value in values.items():
-        if not isinstance(value, str | int | bool) or isinstance(value, float):
-            raise HubError(
-                f"{text}: only strings, integers and booleans can be set in bulk "
-                f"(got {type(value).__name__})",
-                "values",
-                status=400,
-            )
-        out[text] = (docs.parse_data_path(text), value)
-    return out
 
 
 def _default_author() -> str:
