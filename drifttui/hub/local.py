@@ -588,14 +588,19 @@ class SqliteHub(SetsByLabel):
         row = self._unit_row(c, space, unit)
         if revision is None or revision == row["head_revision"]:
             return str(row["data"])
-        r = c.execute(
-            "SELECT data FROM revisions WHERE unit_id = ? AND num = ?", (row["id"], revision)
-        ).fetchone()
-        if r is None:
+        data = self._revision_data(c, row["id"], revision)
+        if data is None:
             raise NotFoundError(
                 f"unit {space}/{unit} has no revision {revision} (head is {row['head_revision']})"
             )
-        return str(r[0])
+        return data
+
+    @staticmethod
+    def _revision_data(c: sqlite3.Connection, unit_id: str, num: int) -> str | None:
+        r = c.execute(
+            "SELECT data FROM revisions WHERE unit_id = ? AND num = ?", (unit_id, num)
+        ).fetchone()
+        return None if r is None else str(r[0])
 
     def list_revisions(self, space: str, unit: str) -> list[Revision]:
         c = self._conn()
@@ -955,10 +960,8 @@ class SqliteHub(SetsByLabel):
     def restore_revision(self, space: str, unit: str, revision: int, description: str = "") -> Unit:
         with self._tx() as c:
             row = self._unit_row(c, space, unit)
-            r = c.execute(
-                "SELECT data FROM revisions WHERE unit_id = ? AND num = ?", (row["id"], revision)
-            ).fetchone()
-            if r is None:
+            data = self._revision_data(c, row["id"], revision)
+            if data is None:
                 raise NotFoundError(
                     f"unit {space}/{unit} has no revision {revision} (head is "
                     f"{row['head_revision']})",
@@ -966,7 +969,7 @@ class SqliteHub(SetsByLabel):
                     f"list them with: drifttui hub revisions {unit} --space {space}",
                 )
             desc = description or f"Restore revision {revision}"
-            num = self._write_data(c, row, str(r[0]), desc, "Restore", restored_from=revision)
+            num = self._write_data(c, row, data, desc, "Restore", restored_from=revision)
             if num is not None:
                 self._audit(c, "RestoreUnit", desc, [f"{space}/{unit}"], [space])
             return self._to_unit(self._unit_row(c, space, unit))
@@ -1018,11 +1021,8 @@ class SqliteHub(SetsByLabel):
         up = dict(up)
         if row["upstream_revision"] >= up["head_revision"]:
             return UnitResult(space, slug, True, None, None)
-        base_r = c.execute(
-            "SELECT data FROM revisions WHERE unit_id = ? AND num = ?",
-            (up["id"], row["upstream_revision"]),
-        ).fetchone()
-        base = docs.load_yaml(str(base_r[0])) if base_r else {}
+        base_data = self._revision_data(c, up["id"], row["upstream_revision"])
+        base = docs.load_yaml(base_data) if base_data is not None else {}
         theirs = docs.load_yaml(up["data"])
         ours = docs.load_yaml(row["data"])
         merged = three_way_merge(base, theirs, ours)
@@ -1052,6 +1052,16 @@ class SqliteHub(SetsByLabel):
             self._audit(c, "UpgradeUnit", description or "upgrade", [f"{space}/{unit}"], [space])
             return res
 
+    def _bulk_rows(
+        self, c: sqlite3.Connection, where: Where, space: str | None, changeset_id: str | None
+    ) -> list[Row]:
+        """The unit rows (with data) a bulk write selects, after checking that its space and
+        changeset exist."""
+        space_id = self._space_row(c, space)["id"] if space else None
+        if changeset_id:
+            self._changeset_row(c, changeset_id)
+        return self.select_unit_rows(where, space_id=space_id, with_data=True, conn=c)
+
     def bulk_patch(
         self,
         where: str,
@@ -1065,10 +1075,7 @@ class SqliteHub(SetsByLabel):
         parsed = parse_where(where, "Unit")
         check_label_patch(labels)
         with self._tx() as c:
-            space_id = self._space_row(c, space)["id"] if space else None
-            if changeset_id:
-                self._changeset_row(c, changeset_id)
-            rows = self.select_unit_rows(parsed, space_id=space_id, with_data=True, conn=c)
+            rows = self._bulk_rows(c, parsed, space, changeset_id)
             results: list[UnitResult] = []
             for row in rows:
                 if labels:
@@ -1103,10 +1110,7 @@ class SqliteHub(SetsByLabel):
         parsed = parse_where(where, "Unit")
         paths = docs.check_path_values(values)
         with self._tx() as c:
-            space_id = self._space_row(c, space)["id"] if space else None
-            if changeset_id:
-                self._changeset_row(c, changeset_id)
-            rows = self.select_unit_rows(parsed, space_id=space_id, with_data=True, conn=c)
+            rows = self._bulk_rows(c, parsed, space, changeset_id)
             results: list[UnitResult] = []
             for row in rows:
                 doc = docs.load_yaml(row["data"])
