@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TextIO
 
@@ -50,6 +50,21 @@ def print_table(
     print(line, file=out)
     for r in cells:
         print("  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip(), file=out)
+
+
+def print_listing(
+    output: str,
+    items: Iterable[Any],
+    as_json: Callable[[Any], Any],
+    headers: Sequence[str],
+    as_row: Callable[[Any], Sequence[Any]],
+) -> int:
+    """A listing: JSON objects (``--output json``) or a table; returns exit code 0."""
+    if output == "json":
+        print_json([as_json(i) for i in items])
+    else:
+        print_table(headers, [as_row(i) for i in items])
+    return 0
 
 
 def confirm(question: str, *, assume_yes: bool, typed: str | None = None) -> bool:
