@@ -85,6 +85,24 @@ def confirm(question: str, *, assume_yes: bool, typed: str | None = None) -> boo
     return answer in ("y", "yes")
 
 
+def resolve_space_arg(hub: Any, settings: Any, name: str) -> str:
+    """The space slug ``name`` (typed on the command line) stands for: an environment of the
+    environments file, a space slug, or an environment of a chain on the hub."""
+    from drifttui.hub.chain import resolve_space
+
+    envs = settings.environments if settings.environments_from_file else ()
+    return resolve_space(hub, name, envs)
+
+
+def confirm_write(hub: Any, space: str, question: str, *, assume_yes: bool, typed: str) -> bool:
+    """:func:`confirm` a write into ``space``; a production space makes the operator type
+    ``typed`` instead of y/N."""
+    from drifttui.hub.chain import PRODUCTION_LABEL
+
+    production = hub.get_space(space).labels.get(PRODUCTION_LABEL) == "true"
+    return confirm(question, assume_yes=assume_yes, typed=typed if production else None)
+
+
 def unit_status(unit: Any) -> str:
     """``cub``-style STATUS: NoLive (never applied), Applied, or Unapplied."""
     if not unit.applied_revision:
