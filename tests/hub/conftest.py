@@ -14,6 +14,16 @@ from pathlib import Path
 
 import pytest
 
+from drifttui.core.models import (
+    Attribution,
+    Category,
+    Change,
+    DriftItem,
+    FieldDrift,
+    ResourceKey,
+    ResourceStatus,
+    Severity,
+)
 from drifttui.hub.http import ConfigHubClient
 from drifttui.hub.local import SqliteHub
 from drifttui.hub.protocol import Hub
@@ -43,6 +53,36 @@ spec:
 
 def deployment(name: str = "backend-api", replicas: int = 3, image: str = "nginx:1.25") -> str:
     return DEPLOYMENT.format(name=name, replicas=replicas, image=image)
+
+
+def replicas_drift(
+    name: str,
+    live: int,
+    *,
+    attribution: Attribution | None = None,
+    autofix: bool = True,
+    **placement: str,
+) -> DriftItem:
+    """Deployment ``shop/<name>`` running ``live`` replicas instead of 3; ``placement``:
+    the item's environment, or its unit and space."""
+    return DriftItem(
+        key=ResourceKey("apps", "Deployment", "shop", name),
+        api_version="apps/v1",
+        status=ResourceStatus.DRIFTED,
+        fields=(
+            FieldDrift(
+                path=("spec", "replicas"),
+                change=Change.CHANGED,
+                desired=3,
+                live=live,
+                category=Category.REPLICAS,
+                severity=Severity.MEDIUM,
+                attribution=attribution,
+                safe_to_autofix=autofix,
+            ),
+        ),
+        **placement,
+    )
 
 
 @dataclass
