@@ -403,25 +403,30 @@ class ConfigHubClient(SetsByLabel):
         space: str,
         unit: str,
         method: str,
-        path: str,
+        suffix: str,
         applied: Callable[[Unit], bool],
         conflict: str,
         **kw: Any,
     ) -> Any:
-        """One write to ``space/unit``: its checked answer, or the unit read back when a 409
-        shows our lost first attempt applied the write (``applied``)."""
-        answer = self._send(method, path, context=f"unit {space}/{unit}", **kw)
-        done = self._settle_conflict(
-            answer,
-            ConflictError(conflict, None, "read it again and reapply the change"),
-            lambda: self.get_unit(space, unit),
-            applied,
-        )
-        if done is not None:
-            return done
-        return self._check(
-            answer, f"unit {space}/{unit}", not_found=f"no unit {unit!r} in space {space!r}"
-        )
+        """One write to ``space/unit`` (``suffix``: below its path): the checked answer, or
+        the unit read back when a 409 shows our lost first attempt applied it (``applied``);
+        any other 409 is a ConflictError saying ``conflict``."""
+
+        def write(path: str) -> Any:
+            answer = self._send(method, path + suffix, context=f"unit {space}/{unit}", **kw)
+            done = self._settle_conflict(
+                answer,
+                ConflictError(conflict, None, "read it again and reapply the change"),
+                lambda: self.get_unit(space, unit),
+                applied,
+            )
+            if done is not None:
+                return done
+            return self._check(
+                answer, f"unit {space}/{unit}", not_found=f"no unit {unit!r} in space {space!r}"
+            )
+
+        return self._on_unit(space, unit, write)
 
     # ------------------------------------------------------------------ mapping
 
@@ -765,20 +770,16 @@ class ConfigHubClient(SetsByLabel):
         docs.parse_manifest(data, f"{space}/{unit}")
         params = {"last_change_description": description, "change_set_id": changeset_id or ""}
         headers = {"If-Match": f'"{if_match}"'} if if_match else None
-        item = self._on_unit(
+        item = self._write_unit(
             space,
             unit,
-            lambda path: self._write_unit(
-                space,
-                unit,
-                "PUT",
-                path + "/data",
-                lambda now: now.data_hash == docs.data_hash(data),
-                f"unit {space}/{unit} changed since read",
-                params=params,
-                content=data.encode("utf-8"),
-                headers=headers,
-            ),
+            "PUT",
+            "/data",
+            lambda now: now.data_hash == docs.data_hash(data),
+            f"unit {space}/{unit} changed since read",
+            params=params,
+            content=data.encode("utf-8"),
+            headers=headers,
         )
         if isinstance(item, Unit):
             return item
@@ -821,18 +822,14 @@ class ConfigHubClient(SetsByLabel):
         if version is None:
             return self._patch_unit(space, unit, body)
         body["Version"] = version
-        item = self._on_unit(
+        item = self._write_unit(
             space,
             unit,
-            lambda path: self._write_unit(
-                space,
-                unit,
-                "PATCH",
-                path,
-                lambda now: all(now.labels.get(k) == v for k, v in labels.items()),
-                f"unit {space}/{unit} changed since read (version {version})",
-                json_body=body,
-            ),
+            "PATCH",
+            "",
+            lambda now: all(now.labels.get(k) == v for k, v in labels.items()),
+            f"unit {space}/{unit} changed since read (version {version})",
+            json_body=body,
         )
         if isinstance(item, Unit):
             return item

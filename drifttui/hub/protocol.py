@@ -14,7 +14,7 @@ with its position), ``HubError`` for the rest. Never a raw httpx/sqlite exceptio
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -340,25 +340,9 @@ class SetsByLabel:
     the set's label (see :class:`SetInfo`). A hub gives ``get_filter``, ``create_filter``
     (with ``labels`` and ``display_name``) and ``_set_members_patch``."""
 
-    def get_filter(self, space: str, slug: str) -> Filter:
-        raise NotImplementedError
-
-    def create_filter(
-        self,
-        space: str,
-        slug: str,
-        where: str,
-        from_: str = "Unit",
-        *,
-        labels: Labels | None = None,
-        display_name: str = "",
-    ) -> Filter:
-        raise NotImplementedError
-
-    def _set_members_patch(
-        self, space: str, set_slug: str, units: Sequence[tuple[str, str]], add: bool
-    ) -> None:
-        raise NotImplementedError
+    get_filter: Callable[[str, str], Filter]
+    create_filter: Callable[..., Filter]
+    _set_members_patch: Callable[[str, str, Sequence[tuple[str, str]], bool], None]
 
     def _unit_filter(self, space: str, slug: str) -> Filter:
         """The saved filter ``space/slug``; a HubError when it selects no units."""
