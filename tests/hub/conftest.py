@@ -14,16 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from drifttui.core.models import (
-    Attribution,
-    Category,
-    Change,
-    DriftItem,
-    FieldDrift,
-    ResourceKey,
-    ResourceStatus,
-    Severity,
-)
+from drifttui.core import models as m
 from drifttui.hub.http import ConfigHubClient
 from drifttui.hub.local import SqliteHub
 from drifttui.hub.protocol import Hub
@@ -59,24 +50,24 @@ def replicas_drift(
     name: str,
     live: int,
     *,
-    attribution: Attribution | None = None,
+    attribution: m.Attribution | None = None,
     autofix: bool = True,
     **placement: str,
-) -> DriftItem:
+) -> m.DriftItem:
     """Deployment ``shop/<name>`` running ``live`` replicas instead of 3; ``placement``:
     the item's environment, or its unit and space."""
-    return DriftItem(
-        key=ResourceKey("apps", "Deployment", "shop", name),
+    return m.DriftItem(
+        key=m.ResourceKey("apps", "Deployment", "shop", name),
         api_version="apps/v1",
-        status=ResourceStatus.DRIFTED,
+        status=m.ResourceStatus.DRIFTED,
         fields=(
-            FieldDrift(
+            m.FieldDrift(
                 path=("spec", "replicas"),
-                change=Change.CHANGED,
+                change=m.Change.CHANGED,
                 desired=3,
                 live=live,
-                category=Category.REPLICAS,
-                severity=Severity.MEDIUM,
+                category=m.Category.REPLICAS,
+                severity=m.Severity.MEDIUM,
                 attribution=attribution,
                 safe_to_autofix=autofix,
             ),
