@@ -110,34 +110,25 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _spaces(hub: Any, args: argparse.Namespace) -> int:
-    from drifttui.hub.console import print_json, print_table
+    from drifttui.hub.console import print_listing
 
     spaces = hub.list_spaces()
     if args.space:
         spaces = [s for s in spaces if s.slug == args.space]
-    if args.output == "json":
-        print_json(
-            [
-                {
-                    "Slug": s.slug,
-                    "SpaceID": s.id,
-                    "DisplayName": s.display_name,
-                    "Labels": dict(s.labels),
-                    "TotalUnitCount": s.unit_count,
-                    "CreatedAt": s.created_at,
-                }
-                for s in spaces
-            ]
-        )
-        return 0
-    print_table(
+    return print_listing(
+        args.output,
+        spaces,
+        lambda s: {
+            "Slug": s.slug,
+            "SpaceID": s.id,
+            "DisplayName": s.display_name,
+            "Labels": dict(s.labels),
+            "TotalUnitCount": s.unit_count,
+            "CreatedAt": s.created_at,
+        },
         ["NAME", "UNITS", "LABELS"],
-        [
-            (s.slug, s.unit_count, ",".join(f"{k}={v}" for k, v in sorted(s.labels.items())))
-            for s in spaces
-        ],
+        lambda s: (s.slug, s.unit_count, ",".join(f"{k}={v}" for k, v in sorted(s.labels.items()))),
     )
-    return 0
 
 
 def _unit_json(u: Any) -> dict[str, Any]:
@@ -162,28 +153,23 @@ def _unit_json(u: Any) -> dict[str, Any]:
 
 
 def _units(hub: Any, args: argparse.Namespace) -> int:
-    from drifttui.hub.console import print_json, print_table, unit_status, yes_no
+    from drifttui.hub.console import print_listing, unit_status, yes_no
 
-    units = hub.list_units(args.space, args.where)
-    if args.output == "json":
-        print_json([_unit_json(u) for u in units])
-        return 0
-    print_table(
+    return print_listing(
+        args.output,
+        hub.list_units(args.space, args.where),
+        _unit_json,
         ["NAME", "SPACE", "HEAD", "STATUS", "UPGRADE-NEEDED", "UNAPPLIED-CHANGES", "LAST-CHANGE"],
-        [
-            (
-                u.slug,
-                u.space,
-                u.head_revision,
-                unit_status(u),
-                yes_no(u.upgrade_needed),
-                yes_no(u.unapplied_changes),
-                u.last_change_description[:60],
-            )
-            for u in units
-        ],
+        lambda u: (
+            u.slug,
+            u.space,
+            u.head_revision,
+            unit_status(u),
+            yes_no(u.upgrade_needed),
+            yes_no(u.unapplied_changes),
+            u.last_change_description[:60],
+        ),
     )
-    return 0
 
 
 def _tree(hub: Any, args: argparse.Namespace) -> int:
@@ -279,138 +265,103 @@ def _data(hub: Any, args: argparse.Namespace) -> int:
 
 
 def _revisions(hub: Any, args: argparse.Namespace) -> int:
-    from drifttui.hub.console import print_json, print_table
+    from drifttui.hub.console import print_listing
 
-    revs = hub.list_revisions(args.space, args.unit)
-    if args.output == "json":
-        print_json(
-            [
-                {
-                    "RevisionNum": r.num,
-                    "RevisionID": r.id,
-                    "CreatedAt": r.created_at,
-                    "User": r.author,
-                    "Source": r.source,
-                    "Description": r.description,
-                    "RestoredRevisionNum": r.restored_from or 0,
-                    "ChangeSetID": r.changeset_id,
-                }
-                for r in revs
-            ]
-        )
-        return 0
-    print_table(
+    return print_listing(
+        args.output,
+        hub.list_revisions(args.space, args.unit),
+        lambda r: {
+            "RevisionNum": r.num,
+            "RevisionID": r.id,
+            "CreatedAt": r.created_at,
+            "User": r.author,
+            "Source": r.source,
+            "Description": r.description,
+            "RestoredRevisionNum": r.restored_from or 0,
+            "ChangeSetID": r.changeset_id,
+        },
         ["NUM", "TIME", "USER", "SOURCE", "DESCRIPTION"],
-        [(r.num, r.created_at[:19], r.author, r.source, r.description[:70]) for r in revs],
+        lambda r: (r.num, r.created_at[:19], r.author, r.source, r.description[:70]),
     )
-    return 0
 
 
 def _sets(hub: Any, args: argparse.Namespace) -> int:
-    from drifttui.hub.console import print_json, print_table
+    from drifttui.hub.console import print_listing
 
-    sets = hub.list_sets(args.space)
-    if args.output == "json":
-        print_json(
-            [
-                {
-                    "Slug": s.slug,
-                    "SpaceSlug": s.space,
-                    "Description": s.description,
-                    "Label": s.label,
-                    "Filter": s.filter_slug,
-                    "Members": list(s.members),
-                }
-                for s in sets
-            ]
-        )
-        return 0
-    print_table(
+    return print_listing(
+        args.output,
+        hub.list_sets(args.space),
+        lambda s: {
+            "Slug": s.slug,
+            "SpaceSlug": s.space,
+            "Description": s.description,
+            "Label": s.label,
+            "Filter": s.filter_slug,
+            "Members": list(s.members),
+        },
         ["NAME", "SPACE", "MEMBERS", "DESCRIPTION"],
-        [(s.slug, s.space, len(s.members), s.description) for s in sets],
+        lambda s: (s.slug, s.space, len(s.members), s.description),
     )
-    return 0
 
 
 def _filters(hub: Any, args: argparse.Namespace) -> int:
-    from drifttui.hub.console import print_json, print_table
+    from drifttui.hub.console import print_listing
 
-    filters = hub.list_filters(args.space)
-    if args.output == "json":
-        print_json(
-            [
-                {
-                    "Slug": f.slug,
-                    "FilterID": f.id,
-                    "SpaceSlug": f.space,
-                    "From": f.from_,
-                    "Where": f.where,
-                    "Labels": dict(f.labels),
-                }
-                for f in filters
-            ]
-        )
-        return 0
-    print_table(
-        ["NAME", "SPACE", "FROM", "WHERE"], [(f.slug, f.space, f.from_, f.where) for f in filters]
+    return print_listing(
+        args.output,
+        hub.list_filters(args.space),
+        lambda f: {
+            "Slug": f.slug,
+            "FilterID": f.id,
+            "SpaceSlug": f.space,
+            "From": f.from_,
+            "Where": f.where,
+            "Labels": dict(f.labels),
+        },
+        ["NAME", "SPACE", "FROM", "WHERE"],
+        lambda f: (f.slug, f.space, f.from_, f.where),
     )
-    return 0
 
 
 def _changesets(hub: Any, args: argparse.Namespace) -> int:
-    from drifttui.hub.console import print_json, print_table
+    from drifttui.hub.console import print_listing
 
-    sets = hub.list_changesets(args.space)[-args.limit :] if args.limit > 0 else []
-    if args.output == "json":
-        print_json(
-            [
-                {
-                    "Slug": c.slug,
-                    "ChangeSetID": c.id,
-                    "SpaceSlug": c.space,
-                    "Description": c.description,
-                    "CreatedAt": c.created_at,
-                    "Units": list(c.units),
-                }
-                for c in sets
-            ]
-        )
-        return 0
-    print_table(
+    return print_listing(
+        args.output,
+        hub.list_changesets(args.space)[-args.limit :] if args.limit > 0 else [],
+        lambda c: {
+            "Slug": c.slug,
+            "ChangeSetID": c.id,
+            "SpaceSlug": c.space,
+            "Description": c.description,
+            "CreatedAt": c.created_at,
+            "Units": list(c.units),
+        },
         ["NAME", "SPACE", "UNITS", "CREATED", "DESCRIPTION"],
-        [(c.slug, c.space, len(c.units), c.created_at[:19], c.description[:60]) for c in sets],
+        lambda c: (c.slug, c.space, len(c.units), c.created_at[:19], c.description[:60]),
     )
-    return 0
 
 
 def _audit(hub: Any, args: argparse.Namespace) -> int:
-    from drifttui.hub.console import print_json, print_table
-
-    entries = hub.list_audit(args.space, args.limit)
-    if args.output == "json":
-        print_json(
-            [
-                {
-                    "CreatedAt": e.at,
-                    "User": e.author,
-                    "Action": e.action,
-                    "Description": e.description,
-                    "Units": list(e.units),
-                    "ChangeSetID": e.changeset_id,
-                }
-                for e in entries
-            ]
-        )
-        return 0
+    from drifttui.hub.console import print_listing
 
     def units(e: Any) -> str:
         return ", ".join(e.units[:3]) + (f" (+{len(e.units) - 3})" if len(e.units) > 3 else "")
 
-    print_table(
+    return print_listing(
+        args.output,
+        hub.list_audit(args.space, args.limit),
+        lambda e: {
+            "CreatedAt": e.at,
+            "User": e.author,
+            "Action": e.action,
+            "Description": e.description,
+            "Units": list(e.units),
+            "ChangeSetID": e.changeset_id,
+        },
         ["TIME", "USER", "ACTION", "UNITS", "DESCRIPTION"],
-        [(e.at[:19], e.author, e.action, units(e), e.description[:50]) for e in entries],
+        lambda e: (e.at[:19], e.author, e.action, units(e), e.description[:50]),
     )
-    return 0
 
 
 # --------------------------------------------------------------------------- serve

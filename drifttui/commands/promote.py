@@ -35,19 +35,12 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from drifttui.errors import HubError
-    from drifttui.hub.chain import (
-        PRODUCTION_LABEL,
-        describe_change,
-        execute_promotion,
-        plan_promotion,
-        resolve_space,
-    )
-    from drifttui.hub.console import confirm, hub_from_args
+    from drifttui.hub.chain import describe_change, execute_promotion, plan_promotion
+    from drifttui.hub.console import confirm_write, hub_from_args, resolve_space_arg
 
     with hub_from_args(args) as (settings, hub):
-        envs = settings.environments if settings.environments_from_file else ()
-        source = resolve_space(hub, args.source, envs)
-        target = resolve_space(hub, args.target, envs)
+        source = resolve_space_arg(hub, settings, args.source)
+        target = resolve_space_arg(hub, settings, args.target)
         plan = plan_promotion(hub, source, target, args.unit)
         print(f"promote {source} -> {target}")
         for p in plan.units:
@@ -71,9 +64,8 @@ def run(args: argparse.Namespace) -> int:
         if args.dry_run:
             print("dry run: nothing written")
             return 0
-        production = hub.get_space(target).labels.get(PRODUCTION_LABEL) == "true"
         question = f"Promote {len(plan.writes)} unit(s) into {target}?"
-        if not confirm(question, assume_yes=args.yes, typed=target if production else None):
+        if not confirm_write(hub, target, question, assume_yes=args.yes, typed=target):
             print("not promoted")
             return 2
         result = execute_promotion(hub, plan, args.message, unit=args.unit)

@@ -26,18 +26,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from drifttui.hub.chain import (
-        PRODUCTION_LABEL,
-        describe_change,
-        execute_rollback,
-        plan_rollback,
-        resolve_space,
-    )
-    from drifttui.hub.console import confirm, hub_from_args
+    from drifttui.hub.chain import describe_change, execute_rollback, plan_rollback
+    from drifttui.hub.console import confirm_write, hub_from_args, resolve_space_arg
 
     with hub_from_args(args) as (settings, hub):
-        envs = settings.environments if settings.environments_from_file else ()
-        space = resolve_space(hub, args.space, envs)
+        space = resolve_space_arg(hub, settings, args.space)
         plan = plan_rollback(hub, space, args.unit, args.revision)
         print(f"roll back {space}/{args.unit} from revision {plan.head} to {plan.revision}")
         for c in plan.changes:
@@ -45,9 +38,8 @@ def run(args: argparse.Namespace) -> int:
         if not plan.changes:
             print("    (same data as the head: nothing would change)")
             return 0
-        production = hub.get_space(space).labels.get(PRODUCTION_LABEL) == "true"
         question = f"Restore revision {plan.revision} of {space}/{args.unit}?"
-        if not confirm(question, assume_yes=args.yes, typed=args.unit if production else None):
+        if not confirm_write(hub, space, question, assume_yes=args.yes, typed=args.unit):
             print("not rolled back")
             return 2
         unit = execute_rollback(hub, plan, args.message)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TextIO
 
@@ -52,6 +52,21 @@ def print_table(
         print("  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip(), file=out)
 
 
+def print_listing(
+    output: str,
+    items: Iterable[Any],
+    as_json: Callable[[Any], Any],
+    headers: Sequence[str],
+    as_row: Callable[[Any], Sequence[Any]],
+) -> int:
+    """A listing: JSON objects (``--output json``) or a table; returns exit code 0."""
+    if output == "json":
+        print_json([as_json(i) for i in items])
+    else:
+        print_table(headers, [as_row(i) for i in items])
+    return 0
+
+
 def confirm(question: str, *, assume_yes: bool, typed: str | None = None) -> bool:
     """Ask on the terminal. Without a terminal and without ``--yes``: a clear InputError.
     ``typed`` makes the operator type that word (production targets) instead of y/N."""
@@ -68,6 +83,24 @@ def confirm(question: str, *, assume_yes: bool, typed: str | None = None) -> boo
         return answer == typed
     answer = input(f"{question} [y/N] ").strip().lower()
     return answer in ("y", "yes")
+
+
+def resolve_space_arg(hub: Any, settings: Any, name: str) -> str:
+    """The space slug ``name`` (typed on the command line) stands for: an environment of the
+    environments file, a space slug, or an environment of a chain on the hub."""
+    from drifttui.hub.chain import resolve_space
+
+    envs = settings.environments if settings.environments_from_file else ()
+    return resolve_space(hub, name, envs)
+
+
+def confirm_write(hub: Any, space: str, question: str, *, assume_yes: bool, typed: str) -> bool:
+    """:func:`confirm` a write into ``space``; a production space makes the operator type
+    ``typed`` instead of y/N."""
+    from drifttui.hub.chain import PRODUCTION_LABEL
+
+    production = hub.get_space(space).labels.get(PRODUCTION_LABEL) == "true"
+    return confirm(question, assume_yes=assume_yes, typed=typed if production else None)
 
 
 def unit_status(unit: Any) -> str:

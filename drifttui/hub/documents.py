@@ -265,6 +265,24 @@ def _scalar(text: str) -> Any:
     return int(text) if re.fullmatch(r"-?[0-9]+", text) else text
 
 
+def check_path_values(values: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """Parsed data paths with their scalar values; what the real API's set-*-path functions
+    can express (strings, integers, booleans)."""
+    if not values:
+        raise HubError("no data paths to set", "values", status=400)
+    out: dict[str, tuple[Any, Any]] = {}
+    for text, value in values.items():
+        if not isinstance(value, str | int | bool) or isinstance(value, float):
+            raise HubError(
+                f"{text}: only strings, integers and booleans can be set in bulk "
+                f"(got {type(value).__name__})",
+                "values",
+                status=400,
+            )
+        out[text] = (parse_data_path(text), value)
+    return out
+
+
 def confighub_path(path: FieldPath) -> str:
     """A data path in ConfigHub's function syntax (``containers.?name=web.image``)."""
     parts: list[str] = []

@@ -48,13 +48,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from drifttui import __version__
 from drifttui.config import SecretValue
 from drifttui.errors import AuthError, ConflictError, HubError, NotFoundError
 from drifttui.hub import documents as docs
-from drifttui.hub.local import APPLIED_ANNOTATION, check_path_values
+from drifttui.hub.local import APPLIED_ANNOTATION
 from drifttui.hub.merge import changed_paths
 from drifttui.hub.protocol import (
     AuditEntry,
@@ -64,9 +64,14 @@ from drifttui.hub.protocol import (
     Labels,
     Revision,
     SetInfo,
+    SetsByLabel,
     Space,
     Unit,
     UnitResult,
+    check_label_patch,
+    set_info,
+    set_members,
+    set_paths_description,
 )
 from drifttui.hub.where import MAX_WHERE_LENGTH, parse_where, quote, where_and
 
@@ -80,6 +85,7 @@ VERSION_HEADER = "ConfigHub-Version"
 MAX_PAGE = 1000
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _UA_USER = re.compile(r"\(user=([^)\s;]+)")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +135,7 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class ConfigHubClient:
+class ConfigHubClient(SetsByLabel):
     """The Hub protocol against ConfigHub (or ``drifttui hub serve``).
 
     ``base_url`` includes ``/api``. ``sleep`` and ``rng`` are injectable for tests (the
@@ -374,6 +380,54 @@ class ConfigHubClient:
         parse_where(where, entity)
         return where
 
+    @staticmethod
+    def _settle_conflict(
+        answer: _Answer,
+        conflict: ConflictError,
+        reread: Callable[[], T | None],
+        applied: Callable[[T], bool],
+    ) -> T | None:
+        """None unless ``answer`` is a 409. A 409 to a repeat whose first answer was lost may
+        be that first attempt's doing: what ``reread()`` finds then is returned when
+        ``applied`` holds for it; every other 409 raises ``conflict``."""
+        if answer.response.status_code != 409:
+            return None
+        if answer.ambiguous:
+            found = reread()
+            if found is not None and applied(found):
+                return found
+        raise conflict
+
+    def _write_unit(
+        self,
+        space: str,
+        unit: str,
+        method: str,
+        suffix: str,
+        applied: Callable[[Unit], bool],
+        conflict: str,
+        **kw: Any,
+    ) -> Any:
+        """One write to ``space/unit`` (``suffix``: below its path): the checked answer, or
+        the unit read back when a 409 shows our lost first attempt applied it (``applied``);
+        any other 409 is a ConflictError saying ``conflict``."""
+
+        def write(path: str) -> Any:
+            answer = self._send(method, path + suffix, context=f"unit {space}/{unit}", **kw)
+            done = self._settle_conflict(
+                answer,
+                ConflictError(conflict, None, "read it again and reapply the change"),
+                lambda: self.get_unit(space, unit),
+                applied,
+            )
+            if done is not None:
+                return done
+            return self._check(
+                answer, f"unit {space}/{unit}", not_found=f"no unit {unit!r} in space {space!r}"
+            )
+
+        return self._on_unit(space, unit, write)
+
     # ------------------------------------------------------------------ mapping
 
     @staticmethod
@@ -536,14 +590,14 @@ class ConfigHubClient:
             json_body={"Slug": slug, "Labels": lab, "DisplayName": display_name},
             context=f"space {slug}",
         )
-        if answer.response.status_code == 409 and answer.ambiguous:
+
+        def reread() -> Space:
             self._forget(slug)
-            sp = self.get_space(slug)
-            if dict(sp.labels) == lab:
-                return sp
-        if answer.response.status_code == 409:
-            raise ConflictError(f"space {slug!r} already exists")
-        return self._to_space(self._check(answer, f"space {slug}"))
+            return self.get_space(slug)
+
+        conflict = ConflictError(f"space {slug!r} already exists")
+        sp = self._settle_conflict(answer, conflict, reread, lambda sp: dict(sp.labels) == lab)
+        return sp or self._to_space(self._check(answer, f"space {slug}"))
 
     def update_space_labels(self, space: str, labels: Mapping[str, str | None]) -> Space:
         sid = self._space_id(space)
@@ -688,16 +742,16 @@ class ConfigHubClient:
         answer = self._send(
             "POST", f"space/{sid}/unit", json_body=body, context=f"unit {space}/{slug}"
         )
-        status = answer.response.status_code
-        if status == 409:
-            if answer.ambiguous:
-                existing = self.get_unit(space, slug)
-                if existing.data_hash == docs.data_hash(data):
-                    return existing
-            raise ConflictError(f"unit {slug!r} already exists in space {space!r}")
+        existing = self._settle_conflict(
+            answer,
+            ConflictError(f"unit {slug!r} already exists in space {space!r}"),
+            lambda: self.get_unit(space, slug),
+            lambda u: u.data_hash == docs.data_hash(data),
+        )
+        if existing is not None:
+            return existing
         item = self._check(answer, f"unit {space}/{slug}", not_found=f"no space {space!r}")
-        if isinstance(item, dict) and item.get("Error"):
-            raise HubError(_message(item["Error"]), f"{space}/{slug}", status=422)
+        _refuse_error(item, f"{space}/{slug}")
         unit = self._to_unit(item, data)
         if not self._data_written(item, data):  # G2: metadata first, then the data
             return self.update_unit_data(space, slug, data, description)
@@ -716,35 +770,20 @@ class ConfigHubClient:
         docs.parse_manifest(data, f"{space}/{unit}")
         params = {"last_change_description": description, "change_set_id": changeset_id or ""}
         headers = {"If-Match": f'"{if_match}"'} if if_match else None
-
-        def put(path: str) -> Any:
-            answer = self._send(
-                "PUT",
-                path + "/data",
-                params=params,
-                content=data.encode("utf-8"),
-                headers=headers,
-                context=f"unit {space}/{unit}",
-            )
-            if answer.response.status_code == 409 and answer.ambiguous:
-                now = self.get_unit(space, unit)
-                if now.data_hash == docs.data_hash(data):
-                    return now
-            if answer.response.status_code == 409:
-                raise ConflictError(
-                    f"unit {space}/{unit} changed since read",
-                    None,
-                    "read it again and reapply the change",
-                )
-            return self._check(
-                answer, f"unit {space}/{unit}", not_found=f"no unit {unit!r} in space {space!r}"
-            )
-
-        item = self._on_unit(space, unit, put)
+        item = self._write_unit(
+            space,
+            unit,
+            "PUT",
+            "/data",
+            lambda now: now.data_hash == docs.data_hash(data),
+            f"unit {space}/{unit} changed since read",
+            params=params,
+            content=data.encode("utf-8"),
+            headers=headers,
+        )
         if isinstance(item, Unit):
             return item
-        if isinstance(item, dict) and item.get("Error"):
-            raise HubError(_message(item["Error"]), f"{space}/{unit}", status=422)
+        _refuse_error(item, f"{space}/{unit}")
         return self._to_unit(item, data)
 
     def _patch_unit(
@@ -767,8 +806,7 @@ class ConfigHubClient:
                 not_found=f"no unit {unit!r} in space {space!r}",
             ),
         )
-        if isinstance(item, dict) and item.get("Error"):
-            raise HubError(_message(item["Error"]), f"{space}/{unit}", status=422)
+        _refuse_error(item, f"{space}/{unit}")
         return self._to_unit(item)
 
     def update_unit_labels(
@@ -779,29 +817,20 @@ class ConfigHubClient:
         *,
         version: int | None = None,
     ) -> Unit:
-        docs.check_labels({k: v for k, v in labels.items() if v is not None})
+        check_label_patch(labels)
         body: dict[str, Any] = {"Labels": dict(labels)}
         if version is None:
             return self._patch_unit(space, unit, body)
         body["Version"] = version
-
-        def patch(path: str) -> Any:
-            answer = self._send("PATCH", path, json_body=body, context=f"unit {space}/{unit}")
-            if answer.response.status_code == 409:
-                if answer.ambiguous:  # our lost first attempt may have applied it
-                    now = self.get_unit(space, unit)
-                    if all(now.labels.get(k) == v for k, v in labels.items()):
-                        return now
-                raise ConflictError(
-                    f"unit {space}/{unit} changed since read (version {version})",
-                    None,
-                    "read it again and reapply the change",
-                )
-            return self._check(
-                answer, f"unit {space}/{unit}", not_found=f"no unit {unit!r} in space {space!r}"
-            )
-
-        item = self._on_unit(space, unit, patch)
+        item = self._write_unit(
+            space,
+            unit,
+            "PATCH",
+            "",
+            lambda now: all(now.labels.get(k) == v for k, v in labels.items()),
+            f"unit {space}/{unit} changed since read (version {version})",
+            json_body=body,
+        )
         if isinstance(item, Unit):
             return item
         return self._to_unit(item)
@@ -845,15 +874,16 @@ class ConfigHubClient:
             json_body={"Slug": slug, "Labels": dict(up.labels), "ToolchainType": up.toolchain_type},
             context=f"clone {upstream_space}/{unit} into {space}",
         )
-        if answer.response.status_code == 409:
-            if answer.ambiguous:
-                existing = self.get_unit(space, slug)
-                if existing.upstream_unit_id == up.id:
-                    return existing
-            raise ConflictError(f"unit {slug!r} already exists in space {space!r}")
+        existing = self._settle_conflict(
+            answer,
+            ConflictError(f"unit {slug!r} already exists in space {space!r}"),
+            lambda: self.get_unit(space, slug),
+            lambda u: u.upstream_unit_id == up.id,
+        )
+        if existing is not None:
+            return existing
         item = self._check(answer, f"clone into {space}", not_found=f"no space {space!r}")
-        if isinstance(item, dict) and item.get("Error"):
-            raise HubError(_message(item["Error"]), f"{space}/{slug}", status=422)
+        _refuse_error(item, f"{space}/{slug}")
         return self.get_unit(space, slug)
 
     def upgrade_unit(self, space: str, unit: str, description: str = "") -> UnitResult:
@@ -890,8 +920,7 @@ class ConfigHubClient:
     ) -> BulkResult:
         if not where:
             raise HubError("a bulk patch needs a where-clause", status=400)
-        if labels:
-            docs.check_labels({k: v for k, v in labels.items() if v is not None})
+        check_label_patch(labels)
         w = self._scoped(where, space)
         before = self._prelist(w)
         if not before:
@@ -964,7 +993,7 @@ class ConfigHubClient:
     ) -> BulkResult:
         if not where:
             raise HubError("setting paths in bulk needs a where-clause", status=400)
-        paths = check_path_values(values)
+        paths = docs.check_path_values(values)
         w = self._scoped(where, space)
         before = self._prelist(w)
         if not before:
@@ -992,8 +1021,7 @@ class ConfigHubClient:
             )
         body = {
             "FunctionInvocations": invocations,
-            "ChangeDescription": description
-            or "set " + ", ".join(f"{p}={v}" for p, v in values.items()),
+            "ChangeDescription": description or set_paths_description(values),
         }
         items = self._check(
             self._send(
@@ -1067,11 +1095,7 @@ class ConfigHubClient:
         )
 
     def evaluate_filter(self, space: str, slug: str, where: str | None = None) -> list[Unit]:
-        f = self.get_filter(space, slug)
-        if f.from_ != "Unit":
-            raise HubError(
-                f"filter {space}/{slug} selects {f.from_} entities, not units", status=400
-            )
+        f = self._unit_filter(space, slug)
         w = self._validate(where)
         items = self._pages(
             "unit", {"filter": f.id, "where": w, "include": self._INCLUDE}, f"filter {slug}"
@@ -1104,47 +1128,20 @@ class ConfigHubClient:
             },
             context=f"filter {space}/{slug}",
         )
-        if answer.response.status_code == 409:
-            if answer.ambiguous:
-                f = self.get_filter(space, slug)
-                if f.where == where:
-                    return f
-            raise ConflictError(f"filter {slug!r} already exists in space {space!r}")
-        return self._to_filter(self._check(answer, f"filter {space}/{slug}"), space)
-
-    def create_set(self, space: str, slug: str, description: str = "") -> SetInfo:
-        docs.check_slug(slug, "set slug")
-        self.create_filter(
-            space,
-            docs.set_filter_slug(slug),
-            docs.set_where(slug, space),
-            labels={docs.SET_MARK_LABEL: slug},
-            display_name=description,
+        existing = self._settle_conflict(
+            answer,
+            ConflictError(f"filter {slug!r} already exists in space {space!r}"),
+            lambda: self.get_filter(space, slug),
+            lambda f: f.where == where,
         )
-        key, value = docs.set_label(slug, space)
-        return SetInfo(slug, space, description, f"{key}={value}", docs.set_filter_slug(slug), ())
+        return existing or self._to_filter(self._check(answer, f"filter {space}/{slug}"), space)
 
     def list_sets(self, space: str) -> list[SetInfo]:
-        out = []
-        for f in sorted(self._filter_items(space), key=lambda f: f.get("Slug", "")):
-            mark = (f.get("Labels") or {}).get(docs.SET_MARK_LABEL)
-            if not mark:
-                continue
-            key, value = docs.set_label(mark, space)
-            members = tuple(
-                f"{u.space}/{u.slug}" for u in self.list_units(None, docs.set_where(mark, space))
-            )
-            out.append(
-                SetInfo(
-                    mark,
-                    space,
-                    f.get("DisplayName") or "",
-                    f"{key}={value}",
-                    docs.set_filter_slug(mark),
-                    members,
-                )
-            )
-        return out
+        return [
+            set_info(mark, space, f.get("DisplayName") or "", set_members(self, mark, space))
+            for f in sorted(self._filter_items(space), key=lambda f: f.get("Slug", ""))
+            if (mark := (f.get("Labels") or {}).get(docs.SET_MARK_LABEL))
+        ]
 
     def _set_members_patch(
         self, space: str, set_slug: str, units: Sequence[tuple[str, str]], add: bool
@@ -1165,12 +1162,6 @@ class ConfigHubClient:
                     f"set {space}/{set_slug}",
                 )
 
-    def add_to_set(self, space: str, set_slug: str, units: Sequence[tuple[str, str]]) -> None:
-        self._set_members_patch(space, set_slug, units, True)
-
-    def remove_from_set(self, space: str, set_slug: str, units: Sequence[tuple[str, str]]) -> None:
-        self._set_members_patch(space, set_slug, units, False)
-
     # ------------------------------------------------------------------ changesets and audit
 
     def create_changeset(self, space: str, slug: str, description: str) -> ChangeSet:
@@ -1182,12 +1173,14 @@ class ConfigHubClient:
             json_body={"Slug": slug, "Description": description},
             context=f"changeset {space}/{slug}",
         )
-        if answer.response.status_code == 409:
-            if answer.ambiguous:
-                for cs in self.list_changesets(space):
-                    if cs.slug == slug and cs.description == description:
-                        return cs
-            raise ConflictError(f"changeset {slug!r} already exists in space {space!r}")
+        existing = self._settle_conflict(
+            answer,
+            ConflictError(f"changeset {slug!r} already exists in space {space!r}"),
+            lambda: next((cs for cs in self.list_changesets(space) if cs.slug == slug), None),
+            lambda cs: cs.description == description,
+        )
+        if existing is not None:
+            return existing
         c = self._unwrap(self._check(answer, f"changeset {space}/{slug}"), "ChangeSet")
         return ChangeSet(slug, c["ChangeSetID"], space, description, c.get("CreatedAt") or "", ())
 
@@ -1262,6 +1255,12 @@ def _message(err: Any) -> str:
     if isinstance(err, dict):
         return " ".join(str(err.get("Message") or err.get("message") or "failed").split())
     return " ".join(str(err).split()) or "failed"
+
+
+def _refuse_error(item: Any, where: str) -> None:
+    """A write answer carrying an Error (G2's ``{Unit, Error}`` envelope) raises it."""
+    if isinstance(item, dict) and item.get("Error"):
+        raise HubError(_message(item["Error"]), where, status=422)
 
 
 def _short(exc: BaseException) -> str:

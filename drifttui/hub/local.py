@@ -44,9 +44,14 @@ from drifttui.hub.protocol import (
     Labels,
     Revision,
     SetInfo,
+    SetsByLabel,
     Space,
     Unit,
     UnitResult,
+    check_label_patch,
+    set_info,
+    set_members,
+    set_paths_description,
 )
 from drifttui.hub.where import AttrRef, Where, evaluate, parse_where
 
@@ -117,7 +122,7 @@ def decode_continue(token: str) -> str:
         raise HubError("invalid continue token", "continue", status=400) from None
 
 
-class SqliteHub:
+class SqliteHub(SetsByLabel):
     """The embedded hub on a SQLite file (created with its parent directories)."""
 
     def __init__(
@@ -583,14 +588,19 @@ class SqliteHub:
         row = self._unit_row(c, space, unit)
         if revision is None or revision == row["head_revision"]:
             return str(row["data"])
-        r = c.execute(
-            "SELECT data FROM revisions WHERE unit_id = ? AND num = ?", (row["id"], revision)
-        ).fetchone()
-        if r is None:
+        data = self._revision_data(c, row["id"], revision)
+        if data is None:
             raise NotFoundError(
                 f"unit {space}/{unit} has no revision {revision} (head is {row['head_revision']})"
             )
-        return str(r[0])
+        return data
+
+    @staticmethod
+    def _revision_data(c: sqlite3.Connection, unit_id: str, num: int) -> str | None:
+        r = c.execute(
+            "SELECT data FROM revisions WHERE unit_id = ? AND num = ?", (unit_id, num)
+        ).fetchone()
+        return None if r is None else str(r[0])
 
     def list_revisions(self, space: str, unit: str) -> list[Revision]:
         c = self._conn()
@@ -950,10 +960,8 @@ class SqliteHub:
     def restore_revision(self, space: str, unit: str, revision: int, description: str = "") -> Unit:
         with self._tx() as c:
             row = self._unit_row(c, space, unit)
-            r = c.execute(
-                "SELECT data FROM revisions WHERE unit_id = ? AND num = ?", (row["id"], revision)
-            ).fetchone()
-            if r is None:
+            data = self._revision_data(c, row["id"], revision)
+            if data is None:
                 raise NotFoundError(
                     f"unit {space}/{unit} has no revision {revision} (head is "
                     f"{row['head_revision']})",
@@ -961,7 +969,7 @@ class SqliteHub:
                     f"list them with: drifttui hub revisions {unit} --space {space}",
                 )
             desc = description or f"Restore revision {revision}"
-            num = self._write_data(c, row, str(r[0]), desc, "Restore", restored_from=revision)
+            num = self._write_data(c, row, data, desc, "Restore", restored_from=revision)
             if num is not None:
                 self._audit(c, "RestoreUnit", desc, [f"{space}/{unit}"], [space])
             return self._to_unit(self._unit_row(c, space, unit))
@@ -1013,11 +1021,8 @@ class SqliteHub:
         up = dict(up)
         if row["upstream_revision"] >= up["head_revision"]:
             return UnitResult(space, slug, True, None, None)
-        base_r = c.execute(
-            "SELECT data FROM revisions WHERE unit_id = ? AND num = ?",
-            (up["id"], row["upstream_revision"]),
-        ).fetchone()
-        base = docs.load_yaml(str(base_r[0])) if base_r else {}
+        base_data = self._revision_data(c, up["id"], row["upstream_revision"])
+        base = docs.load_yaml(base_data) if base_data is not None else {}
         theirs = docs.load_yaml(up["data"])
         ours = docs.load_yaml(row["data"])
         merged = three_way_merge(base, theirs, ours)
@@ -1047,6 +1052,16 @@ class SqliteHub:
             self._audit(c, "UpgradeUnit", description or "upgrade", [f"{space}/{unit}"], [space])
             return res
 
+    def _bulk_rows(
+        self, c: sqlite3.Connection, where: Where, space: str | None, changeset_id: str | None
+    ) -> list[Row]:
+        """The unit rows (with data) a bulk write selects, after checking that its space and
+        changeset exist."""
+        space_id = self._space_row(c, space)["id"] if space else None
+        if changeset_id:
+            self._changeset_row(c, changeset_id)
+        return self.select_unit_rows(where, space_id=space_id, with_data=True, conn=c)
+
     def bulk_patch(
         self,
         where: str,
@@ -1058,13 +1073,9 @@ class SqliteHub:
         changeset_id: str | None = None,
     ) -> BulkResult:
         parsed = parse_where(where, "Unit")
-        if labels:
-            docs.check_labels({k: v for k, v in labels.items() if v is not None})
+        check_label_patch(labels)
         with self._tx() as c:
-            space_id = self._space_row(c, space)["id"] if space else None
-            if changeset_id:
-                self._changeset_row(c, changeset_id)
-            rows = self.select_unit_rows(parsed, space_id=space_id, with_data=True, conn=c)
+            rows = self._bulk_rows(c, parsed, space, changeset_id)
             results: list[UnitResult] = []
             for row in rows:
                 if labels:
@@ -1097,12 +1108,9 @@ class SqliteHub:
         changeset_id: str | None = None,
     ) -> BulkResult:
         parsed = parse_where(where, "Unit")
-        paths = check_path_values(values)
+        paths = docs.check_path_values(values)
         with self._tx() as c:
-            space_id = self._space_row(c, space)["id"] if space else None
-            if changeset_id:
-                self._changeset_row(c, changeset_id)
-            rows = self.select_unit_rows(parsed, space_id=space_id, with_data=True, conn=c)
+            rows = self._bulk_rows(c, parsed, space, changeset_id)
             results: list[UnitResult] = []
             for row in rows:
                 doc = docs.load_yaml(row["data"])
@@ -1114,7 +1122,7 @@ class SqliteHub:
                 except HubError as exc:
                     results.append(UnitResult(row["space_slug"], row["slug"], False, exc.what))
                     continue
-                desc = description or "set " + ", ".join(f"{p}={v}" for p, v in values.items())
+                desc = description or set_paths_description(values)
                 num = (
                     self._write_data(
                         c, row, docs.dump_yaml(doc), desc, "Invoke", changeset_id=changeset_id
@@ -1185,11 +1193,7 @@ class SqliteHub:
         return self._to_filter(self._filter_row(self._conn(), space, slug), space)
 
     def evaluate_filter(self, space: str, slug: str, where: str | None = None) -> list[Unit]:
-        f = self.get_filter(space, slug)
-        if f.from_ != "Unit":
-            raise HubError(
-                f"filter {space}/{slug} selects {f.from_} entities, not units", status=400
-            )
+        f = self._unit_filter(space, slug)
         parse_where(where or "", "Unit")
         combined = " AND ".join(w for w in (f.where, where) if w)
         return self.list_units(None, combined)
@@ -1232,36 +1236,13 @@ class SqliteHub:
             self._audit(c, "CreateFilter", where, spaces=[space])
             return self._to_filter(self._filter_row(c, space, slug), space)
 
-    def create_set(self, space: str, slug: str, description: str = "") -> SetInfo:
-        docs.check_slug(slug, "set slug")
-        self.create_filter(
-            space,
-            docs.set_filter_slug(slug),
-            docs.set_where(slug, space),
-            labels={docs.SET_MARK_LABEL: slug},
-            display_name=description,
-        )
-        return self._set_info(space, slug, description, with_members=False)
-
-    def _set_info(
-        self, space: str, slug: str, description: str, *, with_members: bool = True
-    ) -> SetInfo:
-        key, value = docs.set_label(slug, space)
-        members: tuple[str, ...] = ()
-        if with_members:
-            units = self.list_units(None, docs.set_where(slug, space))
-            members = tuple(f"{u.space}/{u.slug}" for u in units)
-        return SetInfo(
-            slug, space, description, f"{key}={value}", docs.set_filter_slug(slug), members
-        )
-
     def list_sets(self, space: str) -> list[SetInfo]:
         sp = self._space_row(self._conn(), space)
         out = []
         for r in self.filter_rows(sp["id"]):
             mark = self._labels(r).get(docs.SET_MARK_LABEL)
             if mark:
-                out.append(self._set_info(space, mark, r["display_name"]))
+                out.append(set_info(mark, space, r["display_name"], set_members(self, mark, space)))
         return out
 
     def _set_members_patch(
@@ -1282,12 +1263,6 @@ class SqliteHub:
                     [f"{r['space_slug']}/{r['slug']}" for r in changed],
                     [r["space_slug"] for r in changed],
                 )
-
-    def add_to_set(self, space: str, set_slug: str, units: Sequence[tuple[str, str]]) -> None:
-        self._set_members_patch(space, set_slug, units, True)
-
-    def remove_from_set(self, space: str, set_slug: str, units: Sequence[tuple[str, str]]) -> None:
-        self._set_members_patch(space, set_slug, units, False)
 
     # ------------------------------------------------------------------ changesets
 
@@ -1424,10 +1399,33 @@ def _conflicts(text: str | None) -> tuple[str, ...]:
     return tuple(json.loads(text))
 
 
-def _unit_attribute(r: Row, name: str, org: str) -> Any:
+_ROW_COLUMNS = {"Slug": "slug", "CreatedAt": "created_at", "UpdatedAt": "updated_at"}
+"""Where-clause attributes that are a column of the row as it is (every entity)."""
+
+_UNIT_COLUMNS = {
+    **_ROW_COLUMNS,
+    "UnitID": "id",
+    "SpaceID": "space_id",
+    "ToolchainType": "toolchain_type",
+    "HeadRevisionNum": "head_revision",
+    "HeadMutationNum": "head_revision",
+    "HeadRevisionID": "head_revision_id",
+    "LastChangeDescription": "last_change_description",
+    "UpstreamUnitID": "upstream_unit_id",
+    "UpstreamSpaceID": "upstream_space_id",
+    "UpstreamRevisionNum": "upstream_revision",
+    "DataHash": "data_hash",
+}
+
+_SPACE_COLUMNS = {**_ROW_COLUMNS, "SpaceID": "id"}
+
+
+def _row_attribute(r: Row, name: str, org: str, columns: Mapping[str, str]) -> Any:
+    """Attribute ``name`` of a unit or space row (``columns``: its plain columns)."""
+    col = columns.get(name)
+    if col is not None:
+        return r[col]
     match name:
-        case "Slug":
-            return r["slug"]
         case "DisplayName":
             return r.get("display_name") or ""
         case "Labels":
@@ -1436,78 +1434,24 @@ def _unit_attribute(r: Row, name: str, org: str) -> Any:
             return json.loads(r["annotations"] or "{}")
         case "OrganizationID":
             return org
-        case "CreatedAt":
-            return r["created_at"]
-        case "UpdatedAt":
-            return r["updated_at"]
-        case "UnitID":
-            return r["id"]
-        case "SpaceID":
-            return r["space_id"]
-        case "ToolchainType":
-            return r["toolchain_type"]
-        case "HeadRevisionNum" | "HeadMutationNum":
-            return r["head_revision"]
-        case "HeadRevisionID":
-            return r["head_revision_id"]
+        case _:
+            return None
+
+
+def _unit_attribute(r: Row, name: str, org: str) -> Any:
+    match name:
         case "LastReleasedRevisionNum":
             return 0
-        case "LastChangeDescription":
-            return r["last_change_description"]
-        case "UpstreamUnitID":
-            return r["upstream_unit_id"]
-        case "UpstreamSpaceID":
-            return r["upstream_space_id"]
-        case "UpstreamRevisionNum":
-            return r["upstream_revision"]
         case "ChangeSetID":
             return r.get("changeset_id")
-        case "DataHash":
-            return r["data_hash"]
         case "ApprovedBy":
             return []
         case _:
-            return None
+            return _row_attribute(r, name, org, _UNIT_COLUMNS)
 
 
 def _space_attribute(r: Row, name: str, org: str) -> Any:
-    match name:
-        case "Slug":
-            return r["slug"]
-        case "DisplayName":
-            return r["display_name"]
-        case "Labels":
-            return json.loads(r["labels"] or "{}")
-        case "Annotations":
-            return json.loads(r["annotations"] or "{}")
-        case "OrganizationID":
-            return org
-        case "CreatedAt":
-            return r["created_at"]
-        case "UpdatedAt":
-            return r["updated_at"]
-        case "SpaceID":
-            return r["id"]
-        case _:
-            return None
-
-
-def check_path_values(values: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
-    """Parsed data paths with their scalar values; what the real API's set-*-path functions
-    can express (strings, integers, booleans)."""
-    if not values:
-        raise HubError("no data paths to set", "values", status=400)
-    out: dict[str, tuple[Any, Any]] = {}
-    for text, value in values.items():
-        if not isinstance(value, str | int | bool) or isinstance(value, float):
-            raise HubError(
-                f"{text}: only strings, integers and booleans can be set in bulk "
-                f"(got {type(value).__name__})",
-                "values",
-                status=400,
-            )
-        out[text] = (docs.parse_data_path(text), value)
-    return out
+    return _row_attribute(r, name, org, _SPACE_COLUMNS)
 
 
 def _default_author() -> str:

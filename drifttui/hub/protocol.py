@@ -14,9 +14,12 @@ with its position), ``HubError`` for the rest. Never a raw httpx/sqlite exceptio
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
+
+from drifttui.errors import HubError
+from drifttui.hub import documents as docs
 
 Labels = Mapping[str, str]
 
@@ -302,3 +305,67 @@ class Hub(HubReader, HubWriter, Protocol):
     def name(self) -> str: ...
 
     def close(self) -> None: ...
+
+
+# --------------------------------------------------------------------------- shared helpers
+# What both implementations do the same way, written once.
+
+
+def set_info(slug: str, space: str, description: str, members: Sequence[str] = ()) -> SetInfo:
+    """The SetInfo of set ``space/slug`` (its label and filter follow from the names)."""
+    key, value = docs.set_label(slug, space)
+    return SetInfo(
+        slug, space, description, f"{key}={value}", docs.set_filter_slug(slug), tuple(members)
+    )
+
+
+def set_members(hub: HubReader, slug: str, space: str) -> tuple[str, ...]:
+    """``space/unit`` of every member of set ``space/slug`` (units of any space)."""
+    return tuple(f"{u.space}/{u.slug}" for u in hub.list_units(None, docs.set_where(slug, space)))
+
+
+def check_label_patch(labels: Mapping[str, str | None] | None) -> None:
+    """Check the values a label merge-patch sets (a None value removes its key)."""
+    if labels:
+        docs.check_labels({k: v for k, v in labels.items() if v is not None})
+
+
+def set_paths_description(values: Mapping[str, Any]) -> str:
+    """The change description of a bulk path setting that was given none."""
+    return "set " + ", ".join(f"{p}={v}" for p, v in values.items())
+
+
+class SetsByLabel:
+    """Sets, the same on both hubs: a saved Filter labelled ``drifttui-set`` that selects
+    the set's label (see :class:`SetInfo`). A hub gives ``get_filter``, ``create_filter``
+    (with ``labels`` and ``display_name``) and ``_set_members_patch``."""
+
+    get_filter: Callable[[str, str], Filter]
+    create_filter: Callable[..., Filter]
+    _set_members_patch: Callable[[str, str, Sequence[tuple[str, str]], bool], None]
+
+    def _unit_filter(self, space: str, slug: str) -> Filter:
+        """The saved filter ``space/slug``; a HubError when it selects no units."""
+        f = self.get_filter(space, slug)
+        if f.from_ != "Unit":
+            raise HubError(
+                f"filter {space}/{slug} selects {f.from_} entities, not units", status=400
+            )
+        return f
+
+    def create_set(self, space: str, slug: str, description: str = "") -> SetInfo:
+        docs.check_slug(slug, "set slug")
+        self.create_filter(
+            space,
+            docs.set_filter_slug(slug),
+            docs.set_where(slug, space),
+            labels={docs.SET_MARK_LABEL: slug},
+            display_name=description,
+        )
+        return set_info(slug, space, description)
+
+    def add_to_set(self, space: str, set_slug: str, units: Sequence[tuple[str, str]]) -> None:
+        self._set_members_patch(space, set_slug, units, True)
+
+    def remove_from_set(self, space: str, set_slug: str, units: Sequence[tuple[str, str]]) -> None:
+        self._set_members_patch(space, set_slug, units, False)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from drifttui.core import models as m
 from drifttui.hub.http import ConfigHubClient
 from drifttui.hub.local import SqliteHub
 from drifttui.hub.protocol import Hub
@@ -43,6 +44,36 @@ spec:
 
 def deployment(name: str = "backend-api", replicas: int = 3, image: str = "nginx:1.25") -> str:
     return DEPLOYMENT.format(name=name, replicas=replicas, image=image)
+
+
+def replicas_drift(
+    name: str,
+    live: int,
+    *,
+    attribution: m.Attribution | None = None,
+    autofix: bool = True,
+    **placement: str,
+) -> m.DriftItem:
+    """Deployment ``shop/<name>`` running ``live`` replicas instead of 3; ``placement``:
+    the item's environment, or its unit and space."""
+    return m.DriftItem(
+        key=m.ResourceKey("apps", "Deployment", "shop", name),
+        api_version="apps/v1",
+        status=m.ResourceStatus.DRIFTED,
+        fields=(
+            m.FieldDrift(
+                path=("spec", "replicas"),
+                change=m.Change.CHANGED,
+                desired=3,
+                live=live,
+                category=m.Category.REPLICAS,
+                severity=m.Severity.MEDIUM,
+                attribution=attribution,
+                safe_to_autofix=autofix,
+            ),
+        ),
+        **placement,
+    )
 
 
 @dataclass

@@ -14,13 +14,7 @@ import pytest
 import yaml
 
 from drifttui.core.models import (
-    Category,
-    Change,
     DriftItem,
-    FieldDrift,
-    ResourceKey,
-    ResourceStatus,
-    Severity,
 )
 from drifttui.errors import HubError
 from drifttui.hub import documents as docs
@@ -29,30 +23,14 @@ from drifttui.hub.http import ConfigHubClient
 from drifttui.hub.local import SqliteHub
 from drifttui.hub.records import DriftRecords, record_slug
 from drifttui.hub.server import ServerThread, create_app
-from tests.hub.conftest import TOKEN
+from tests.hub.conftest import TOKEN, replicas_drift
 from tests.hub.faults import DroppingProxy, FaultInjector
 
 T = TypeVar("T")
 
 
 def item(i: int, live: int) -> DriftItem:
-    return DriftItem(
-        key=ResourceKey("apps", "Deployment", "shop", f"web-{i}"),
-        api_version="apps/v1",
-        status=ResourceStatus.DRIFTED,
-        fields=(
-            FieldDrift(
-                path=("spec", "replicas"),
-                change=Change.CHANGED,
-                desired=3,
-                live=live,
-                category=Category.REPLICAS,
-                severity=Severity.MEDIUM,
-                safe_to_autofix=True,
-            ),
-        ),
-        environment="prod",
-    )
+    return replicas_drift(f"web-{i}", live, environment="prod")
 
 
 BASE = [

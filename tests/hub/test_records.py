@@ -21,6 +21,7 @@ from drifttui.hub import documents as docs
 from drifttui.hub.chain import init_chain
 from drifttui.hub.protocol import Hub
 from drifttui.hub.records import DriftRecords, record_slug
+from tests.hub.conftest import replicas_drift
 
 SPACE = "t-drift-records"
 
@@ -32,24 +33,9 @@ def records(hub: Hub) -> DriftRecords:
 
 
 def replicas_item(name: str = "web", live: int = 5, *, autofix: bool = True) -> DriftItem:
-    return DriftItem(
-        key=ResourceKey("apps", "Deployment", "shop", name),
-        api_version="apps/v1",
-        status=ResourceStatus.DRIFTED,
-        fields=(
-            FieldDrift(
-                path=("spec", "replicas"),
-                change=Change.CHANGED,
-                desired=3,
-                live=live,
-                category=Category.REPLICAS,
-                severity=Severity.MEDIUM,
-                attribution=Attribution("kubectl", "Update", None, "scale", True),
-                safe_to_autofix=autofix,
-            ),
-        ),
-        unit="web",
-        space="t-prod",
+    attribution = Attribution("kubectl", "Update", None, "scale", True)
+    return replicas_drift(
+        name, live, attribution=attribution, autofix=autofix, unit="web", space="t-prod"
     )
 
 
