@@ -193,9 +193,10 @@ def parse_unit_object(text: str, unit: str, space: str) -> JSONDict:
     unit when it is not one Kubernetes object."""
     import yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    from drifttui.yaml_loader import safe_loader
+
     try:
-        docs = [d for d in yaml.load_all(text, Loader=loader) if d is not None]
+        docs = [d for d in yaml.load_all(text, Loader=safe_loader()) if d is not None]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" (line {mark.line + 1})" if mark is not None else ""

@@ -89,6 +89,7 @@ class Manifest:
 
 
 _STR_TAG = "tag:yaml.org,2002:str"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _NULL_TAG = "tag:yaml.org,2002:null"
@@ -123,11 +124,12 @@ class _Builder:
         if tag == _STR_TAG:
             return node.value
         if tag == _MAP_TAG:
-            if any(k.tag == "tag:yaml.org,2002:merge" for k, _ in node.value):
-                self.loader.flatten_mapping(node)
             build = self.build
             out: dict[Any, Any] = {}
             for k, v in node.value:
+                if k.tag == _MERGE_TAG:  # rare: merge, then build the flat mapping
+                    self.loader.flatten_mapping(node)
+                    return build(node)
                 key = build(k)
                 if isinstance(key, dict | list):
                     raise TypeError("a mapping key is itself a mapping or a list")
@@ -148,9 +150,9 @@ class _Builder:
 
 
 def _yaml_loader_class() -> Any:
-    import yaml
+    from drifttui.yaml_loader import safe_loader
 
-    return getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
+    return safe_loader()
 
 
 def _yaml_documents(text: str, source: str) -> Iterator[Any]:

@@ -123,10 +123,13 @@ def check_object(obj: Any, where: str) -> None:
 
 def _yaml_classes() -> tuple[Any, Any]:
     """libyaml's safe loader and dumper when PyYAML has them (about 10x faster), else the
-    pure-Python ones; same results for the documents drifttui writes."""
+    pure-Python ones; same results for the documents drifttui writes. The loader resolves
+    tags through a table (:mod:`drifttui.yaml_loader`)."""
     import yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    from drifttui.yaml_loader import safe_loader
+
+    loader = safe_loader()
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
     return loader, dumper
 
