@@ -88,103 +88,33 @@ class Manifest:
 # --------------------------------------------------------------------------- parsing
 
 
-_STR_TAG = "tag:yaml.org,2002:str"
-_MERGE_TAG = "tag:yaml.org,2002:merge"
-_MAP_TAG = "tag:yaml.org,2002:map"
-_SEQ_TAG = "tag:yaml.org,2002:seq"
-_NULL_TAG = "tag:yaml.org,2002:null"
-_BOOL_TAG = "tag:yaml.org,2002:bool"
-_INT_TAG = "tag:yaml.org,2002:int"
-_AS_TEXT_TAGS = frozenset({"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary"})
-_BOOLS = {
-    "yes": True,
-    "true": True,
-    "on": True,
-    "no": False,
-    "false": False,
-    "off": False,
-}
-
-
-class _Builder:
-    """Builds Python values from the nodes PyYAML's C parser composes (libyaml), with
-    PyYAML's own SafeConstructor for the scalar types it does not handle inline.
-
-    PyYAML's generic construction (generators, recursion bookkeeping per node) is most of
-    its run time; manifests are plain trees of maps, lists and strings, built here in one
-    recursive pass (about twice as fast). Timestamps and ``!!binary`` stay text, as the API
-    server writes them; merge keys (``<<``) are honoured; unknown tags are an error.
-    """
-
-    def __init__(self, loader: Any) -> None:
-        self.loader = loader
-
-    def build(self, node: Any) -> Any:
-        tag = node.tag
-        if tag == _STR_TAG:
-            return node.value
-        if tag == _MAP_TAG:
-            build = self.build
-            out: dict[Any, Any] = {}
-            for k, v in node.value:
-                if k.tag == _MERGE_TAG:  # rare: merge, then build the flat mapping
-                    self.loader.flatten_mapping(node)
-                    return build(node)
-                key = build(k)
-                if isinstance(key, dict | list):
-                    raise TypeError("a mapping key is itself a mapping or a list")
-                out[key] = build(v)
-            return out
-        if tag == _SEQ_TAG:
-            build = self.build
-            return [build(v) for v in node.value]
-        if tag == _NULL_TAG:
-            return None
-        if tag == _BOOL_TAG:
-            return _BOOLS[node.value.lower()]
-        if tag == _INT_TAG and node.value.isdigit():
-            return int(node.value)
-        if tag in _AS_TEXT_TAGS:
-            return node.value
-        return self.loader.construct_object(node, deep=True)
-
-
-def _yaml_loader_class() -> Any:
-    from drifttui.yaml_loader import safe_loader
-
-    return safe_loader()
-
-
 def _yaml_documents(text: str, source: str) -> Iterator[Any]:
     import yaml
 
-    loader = _yaml_loader_class()(text)
-    builder = _Builder(loader)
+    from drifttui.yaml_loader import load_all
+
     n = 0
-    try:
-        while True:
-            try:
-                if not loader.check_node():
-                    return
-                node = loader.get_node()
-                doc = builder.build(node) if node is not None else None
-            except yaml.YAMLError as exc:
-                mark = getattr(exc, "problem_mark", None)
-                problem = getattr(exc, "problem", None) or "invalid YAML"
-                at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-                raise InputError(
-                    f"YAML does not parse{at}: {problem}",
-                    f"{source}: document {n + 1}",
-                    "fix the file or check that it is Kubernetes YAML or JSON",
-                ) from None
-            except (RecursionError, MemoryError, ValueError, TypeError, KeyError) as exc:
-                raise InputError(
-                    f"YAML cannot be read ({type(exc).__name__})", f"{source}: document {n + 1}"
-                ) from None
-            n += 1
-            yield doc
-    finally:
-        loader.dispose()
+    docs = load_all(text)
+    while True:
+        try:
+            doc = next(docs)
+        except StopIteration:
+            return
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            problem = getattr(exc, "problem", None) or "invalid YAML"
+            at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            raise InputError(
+                f"YAML does not parse{at}: {problem}",
+                f"{source}: document {n + 1}",
+                "fix the file or check that it is Kubernetes YAML or JSON",
+            ) from None
+        except (RecursionError, MemoryError, ValueError, TypeError, KeyError) as exc:
+            raise InputError(
+                f"YAML cannot be read ({type(exc).__name__})", f"{source}: document {n + 1}"
+            ) from None
+        n += 1
+        yield doc
 
 
 def _json_document(text: str, source: str) -> Any:

@@ -121,24 +121,12 @@ def check_object(obj: Any, where: str) -> None:
         )
 
 
-def _yaml_classes() -> tuple[Any, Any]:
-    """libyaml's safe loader and dumper when PyYAML has them (about 10x faster), else the
-    pure-Python ones; same results for the documents drifttui writes. The loader resolves
-    tags through a table (:mod:`drifttui.yaml_loader`)."""
-    import yaml
-
-    from drifttui.yaml_loader import safe_loader
-
-    loader = safe_loader()
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return loader, dumper
-
-
 def dump_yaml(obj: Any) -> str:
-    """The canonical text of a document (key order kept, block style)."""
+    """The canonical text of a document (key order kept, block style), with libyaml's safe
+    dumper when PyYAML has it (about 10x faster than the pure-Python one)."""
     import yaml
 
-    _, dumper = _yaml_classes()
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
     return str(
         yaml.dump(
             obj,
@@ -151,19 +139,22 @@ def dump_yaml(obj: Any) -> str:
 
 
 def load_yaml(data: str) -> Any:
-    import yaml
-
+    """One document, read as Kubernetes tools read it (:func:`drifttui.yaml_loader.load_all`);
+    ``{}`` for empty text."""
     if not data.strip():
         return {}
-    loader, _ = _yaml_classes()
-    return yaml.load(data, Loader=loader)
+    docs = load_yaml_all(data)
+    if len(docs) > 1:
+        import yaml
+
+        raise yaml.YAMLError("expected a single document in the stream")
+    return docs[0] if docs else None
 
 
 def load_yaml_all(data: str) -> list[Any]:
-    import yaml
+    from drifttui.yaml_loader import load_all
 
-    loader, _ = _yaml_classes()
-    return list(yaml.load_all(data, Loader=loader))
+    return list(load_all(data))
 
 
 def _slugify(text: str) -> str:
