@@ -59,6 +59,22 @@ def test_default_hub_lives_in_the_data_dir(tmp_path: Path) -> None:
     assert (tmp_path / ".local/share/drifttui/hub.db").is_file()
 
 
+def test_a_new_hub_file_is_private_to_its_owner(tmp_path: Path) -> None:
+    """The hub keeps Secret units (and live Secret values accepted into them): the database
+    and its WAL files are 0600 whatever the umask, like the token file and the cache."""
+    secret = tmp_path / "s.yaml"
+    secret.write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: shop}\n"
+        "stringData: {password: hunter2-in-the-hub}\n"
+    )
+    ok("init", "--prefix", "p", "--envs", "dev", home=tmp_path)
+    ok("import", str(secret), "--space", "p-base", home=tmp_path)
+    files = list((tmp_path / ".local/share/drifttui").glob("hub.db*"))
+    assert tmp_path / ".local/share/drifttui/hub.db" in files
+    for f in files:
+        assert f.stat().st_mode & 0o077 == 0, f"{f.name}: {oct(f.stat().st_mode)}"
+
+
 def test_import_promote_rollback_through_the_cli(tmp_path: Path, embedded: dict[str, str]) -> None:
     e, h = embedded, tmp_path
     ok("init", "--prefix", "p", home=h, env=e)
