@@ -77,6 +77,11 @@ def world(tmp: Path) -> tuple[Path, Path]:
         },
         deployment([{"name": "API_TOKEN", "value": V["desired env token"]}]),
     ]
+    # desired saved from a cluster: it declares kubectl's annotation, which embeds the token
+    applied_api = json.dumps(deployment([{"name": "API_TOKEN", "value": V["desired env token"]}]))
+    desired[4]["metadata"]["annotations"] = {
+        "kubectl.kubernetes.io/last-applied-configuration": applied_api
+    }
     live = copy.deepcopy(desired[:2] + desired[3:])
     live[0]["data"] = {"password": b64(V["live password"]), "new": b64(V["key added live"])}
     del live[1]["stringData"]
@@ -86,6 +91,11 @@ def world(tmp: Path) -> tuple[Path, Path]:
         "kubectl.kubernetes.io/last-applied-configuration": applied
     }
     live[2]["data"] = {"DB_PASSWORD": V["live ConfigMap password"], "LOG_LEVEL": "debug"}
+    live[3]["metadata"]["annotations"] = {
+        "kubectl.kubernetes.io/last-applied-configuration": applied_api.replace(
+            V["desired env token"], V["live env token"]
+        )
+    }
     live[3]["spec"]["template"]["spec"]["containers"][0]["env"] = [
         {"name": "API_TOKEN", "value": V["live env token"]},
         {"name": "DB_PASSWORD", "value": V["env password added live"]},
@@ -152,6 +162,8 @@ def test_every_secret_shape_is_found_and_no_format_shows_a_value(
         ("s3", "", "missing", None, None),
         ("cfg", "data.DB_PASSWORD", "changed", "***", "***"),
         ("cfg", "data.LOG_LEVEL", "changed", "info", "debug"),  # not a credential: shown
+        ("api", "metadata.annotations.kubectl.kubernetes.io/last-applied-configuration",
+         "changed", "***", "***"),
         ("api", "spec.template.spec.containers[name=api].env[name=API_TOKEN].value",
          "changed", "***", "***"),
         ("api", "spec.template.spec.containers[name=api].env[name=DB_PASSWORD]",

@@ -323,7 +323,7 @@ class _Walk:
                 # a controller or admission changed it): like any live-only field, not drift
                 return
         if hashes is None:
-            if self.secret and path and path[-1] == LAST_APPLIED:
+            if path and path[-1] == LAST_APPLIED:  # a whole manifest, Secret data and all
                 hashes = (stable_hash(desired), stable_hash(live))
                 desired = MASK if desired is not None else None
                 live = MASK if live is not None else None
