@@ -218,9 +218,7 @@ class Remediator:
             )
         old = self.engine.hub.get_unit_data(e.space, unit, target)
         cur = self.engine.hub.get_unit_data(e.space, unit)
-        lines = tuple(_text_diff(cur, old))
-        if _is_secret_document(cur) or _is_secret_document(old):
-            lines = (f"Secret data: {len(lines)} line(s) change (values hidden)",) if lines else ()
+        lines = _rollback_lines(cur, old)
         return Plan(
             action=ROLLBACK,
             environment=env,
@@ -473,6 +471,34 @@ class Remediator:
 
 def _is_secret_document(text: str) -> bool:
     return any(line.strip() == "kind: Secret" for line in text.splitlines())
+
+
+def _rollback_lines(cur: str, old: str) -> tuple[str, ...]:
+    """The unit's text diff, values hidden where they may be credentials: a Secret's lines
+    are only counted; elsewhere a value under a credential name (``DB_PASSWORD``, env
+    ``API_TOKEN``) shows as ``***`` and its change is counted on a line of its own."""
+    import yaml
+
+    from drifttui.core.sensitive import mask_credentials
+    from drifttui.hub.merge import field_changes
+
+    lines = _text_diff(cur, old)
+    if not lines:
+        return ()
+    if _is_secret_document(cur) or _is_secret_document(old):
+        return (f"Secret data: {len(lines)} line(s) change (values hidden)",)
+    try:
+        before, after = yaml.safe_load(cur), yaml.safe_load(old)
+    except yaml.YAMLError:
+        return (f"{len(lines)} line(s) change (not shown: the unit does not parse)",)
+    shown_before, shown_after = mask_credentials((), before), mask_credentials((), after)
+    if shown_before == before and shown_after == after:
+        return tuple(lines)
+    # a value changed in place is masked on both sides: the masked diff cannot show it
+    hidden = sum(1 for c in field_changes(before, after) if c.old == MASK and c.new == MASK)
+    shown = _text_diff(_dump_yaml(shown_before), _dump_yaml(shown_after))
+    note = [f"{hidden} credential value(s) change (values hidden)"] if hidden else []
+    return (*shown, *note)
 
 
 def _text_diff(before: str, after: str) -> list[str]:
