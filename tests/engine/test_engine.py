@@ -230,7 +230,7 @@ def test_rollback_plan_hides_credential_values_but_counts_their_change(world: De
     names the other changes and counts the hidden one; the hub gets the real old value."""
     hub, rem = world.runtime.hub, world.runtime.remediator
     original = hub.get_unit_data("demo-staging", "app-config")
-    first = original.replace("data:\n", "data:\n  DB_PASSWORD: first-pass-4242\n", 1)
+    first = original.replace("\ndata:\n", "\ndata:\n  DB_PASSWORD: first-pass-4242\n", 1)
     assert first != original
     hub.update_unit_data("demo-staging", "app-config", first, "add the password")
     second = first.replace("first-pass-4242", "second-pass-8686").replace("LOG_LEVEL", "LOGLEVEL")
