@@ -218,9 +218,7 @@ class Remediator:
             )
         old = self.engine.hub.get_unit_data(e.space, unit, target)
         cur = self.engine.hub.get_unit_data(e.space, unit)
-        lines = tuple(_text_diff(cur, old))
-        if _is_secret_document(cur) or _is_secret_document(old):
-            lines = (f"Secret data: {len(lines)} line(s) change (values hidden)",) if lines else ()
+        lines = unit_diff_lines(cur, old)
         return Plan(
             action=ROLLBACK,
             environment=env,
@@ -475,15 +473,42 @@ def _is_secret_document(text: str) -> bool:
     return any(line.strip() == "kind: Secret" for line in text.splitlines())
 
 
-def _text_diff(before: str, after: str) -> list[str]:
+def unit_diff_lines(cur: str, old: str, context: int = 0) -> tuple[str, ...]:
+    """Unified-diff lines (no headers) from a unit's ``cur`` data to ``old``, for rollback
+    previews, values hidden where they may be credentials: a Secret's changed lines are only
+    counted; elsewhere a value under a credential name (``DB_PASSWORD``, env ``API_TOKEN``)
+    shows as ``***`` and a change hidden that way is counted on a line of its own."""
+    import yaml
+
+    from drifttui.core.sensitive import mask_credentials
+    from drifttui.hub.merge import field_changes
+
+    lines = _text_diff(cur, old, context)
+    changed = sum(1 for line in lines if line[:1] in "+-")
+    if not changed:
+        return ()
+    if _is_secret_document(cur) or _is_secret_document(old):
+        return (f"Secret data: {changed} line(s) change (values hidden)",)
+    try:
+        before, after = yaml.safe_load(cur), yaml.safe_load(old)
+    except yaml.YAMLError:
+        return (f"{changed} line(s) change (not shown: the unit does not parse)",)
+    shown_before, shown_after = mask_credentials((), before), mask_credentials((), after)
+    if shown_before == before and shown_after == after:
+        return tuple(lines)
+    # a value changed in place is masked on both sides: the masked diff cannot show it
+    hidden = sum(1 for c in field_changes(before, after) if c.old == MASK and c.new == MASK)
+    shown = _text_diff(_dump_yaml(shown_before), _dump_yaml(shown_after), context)
+    note = [f"{hidden} credential value(s) change (values hidden)"] if hidden else []
+    return (*shown, *note)
+
+
+def _text_diff(before: str, after: str, context: int = 0) -> list[str]:
     import difflib
 
-    out = []
-    for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0):
-        if line.startswith(("---", "+++", "@@")):
-            continue
-        out.append(line)
-    return out
+    headers = ("---", "+++") if context else ("---", "+++", "@@")  # hunks only with context
+    lines = difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=context)
+    return [line for line in lines if not line.startswith(headers)]
 
 
 def autofix_decision(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+
 from drifttui.core.accept import accept_live, delete_path, set_path
+from drifttui.core.diff import DiffContext, diff_keyed
 from drifttui.core.models import (
     Category,
     Change,
@@ -12,6 +15,7 @@ from drifttui.core.models import (
     ResourceStatus,
     Sel,
     Severity,
+    format_path,
 )
 
 KEY = ResourceKey("apps", "Deployment", "shop", "backend-api")
@@ -95,3 +99,33 @@ def test_set_and_delete_path_through_selectors() -> None:
     assert delete_path(obj, ("spec", "ports", Sel((("port", 80),))))
     assert obj == {"spec": {"ports": []}}
     assert not delete_path(obj, ("spec", "nothing"))
+
+
+SECRET = ResourceKey("", "Secret", "shop", "db")
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def secret(**fields: dict[str, str]) -> dict:
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "namespace": "shop"},
+            "type": "Opaque", **fields}  # fmt: skip
+
+
+def test_accepting_a_secret_desired_in_string_data_takes_the_live_value() -> None:
+    """Desired writes stringData, the cluster holds other data: after the accept the unit
+    must say what the cluster says (stringData would win over data on the next apply)."""
+    desired_obj = secret(stringData={"token": "from-git", "user": "app", "old": "gone-live"})
+    live_obj = secret(data={"token": b64("rotated-by-hand"), "user": b64("app")})
+    ctx = DiffContext(environment="dev", default_namespace="shop")
+    [drift] = diff_keyed({SECRET: desired_obj}, {SECRET: live_obj}, ctx)
+    assert {format_path(f.path): f.change for f in drift.counted} == {
+        "data.token": Change.CHANGED,
+        "data.old": Change.REMOVED,
+    }
+    accepted = accept_live(desired_obj, live_obj, drift)
+    assert accepted["stringData"] == {"user": "app"}
+    assert accepted["data"] == {"token": b64("rotated-by-hand")}
+    [after] = diff_keyed({SECRET: accepted}, {SECRET: live_obj}, ctx)
+    assert not after.counted

@@ -51,10 +51,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from drifttui.analysis.protocol import Action, Analysis, Risk, Verdict
-from drifttui.analysis.redact import PreparedFinding, name_tokens, prepare_findings
+from drifttui.analysis.redact import PreparedFinding, prepare_findings
 from drifttui.core.cost import DEFAULT_PRICES, cost_impact
 from drifttui.core.models import MASK, DriftItem, Environment, Prices, Sel
 from drifttui.core.quantity import parse_quantity
+from drifttui.core.sensitive import name_tokens
 
 _WORKLOADS = {"Deployment", "StatefulSet", "ReplicaSet", "DaemonSet", "Pod"}
 _RBAC_KINDS = {"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"}

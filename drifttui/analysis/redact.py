@@ -30,8 +30,6 @@ quality, a leaked one cannot be taken back.
 from __future__ import annotations
 
 import base64
-import functools
-import itertools
 import json
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -52,6 +50,11 @@ from drifttui.core.models import (
     format_path,
     stable_hash,
 )
+from drifttui.core.sensitive import (  # the name rules live in core; kept importable here
+    is_credential_env_name as is_credential_env_name,
+)
+from drifttui.core.sensitive import is_credential_key as is_credential_key
+from drifttui.core.sensitive import name_tokens as name_tokens
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 MAX_SCANNED_CHARS = 20_000
@@ -60,95 +63,6 @@ MAX_STRING_CHARS = 400
 """Longer strings are cut (after redaction) so one huge value cannot flood a request."""
 
 _PRODUCTION_NAMES = frozenset({"prod", "production", "prd", "live"})
-
-# --------------------------------------------------------------------------- names
-
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-_SPLIT = re.compile(r"[^A-Za-z0-9]+")
-
-_STRONG_TOKENS = frozenset(
-    {
-        "password",
-        "passwd",
-        "pwd",
-        "passphrase",
-        "secret",
-        "secrets",
-        "token",
-        "tokens",
-        "apikey",
-        "credential",
-        "credentials",
-        "creds",
-        "dsn",
-        "privatekey",
-        "accesskey",
-        "secretkey",
-        "connectionstring",
-    }
-)
-_ENV_TOKENS = _STRONG_TOKENS | {"key", "pass", "auth", "authorization", "cookie", "conn"}
-# a name ending in one of these refers to a secret, it does not hold one
-_REFERENCE_TAILS = frozenset(
-    {
-        "name",
-        "names",
-        "ref",
-        "refs",
-        "path",
-        "file",
-        "mode",
-        "ttl",
-        "seconds",
-        "expiration",
-        "audience",
-        "optional",
-        "items",
-        "enabled",
-        "type",
-        "length",
-        "id",
-    }
-)
-
-
-def name_tokens(name: str) -> list[str]:
-    """``"DB_PASSWORD"`` -> ``["db", "password"]``; ``"apiKey"`` -> ``["api", "key"]``."""
-    out: list[str] = []
-    for part in _SPLIT.split(name):
-        out.extend(t.lower() for t in _CAMEL.split(part) if t)
-    return out
-
-
-def _joined_pairs(tokens: Sequence[str]) -> set[str]:
-    return {a + b for a, b in itertools.pairwise(tokens)}
-
-
-@functools.lru_cache(maxsize=8192)
-def is_credential_key(name: str) -> bool:
-    """True when a map key names a credential (``apiKey``, ``db.password``, ``tls.key``).
-
-    A bare ``key`` (tolerations, ``secretKeyRef.key``) is not one; names ending in a reference
-    word (``secretName``, ``secretKeyRef``, ``tokenPath``) are not either.
-    """
-    tokens = name_tokens(name)
-    if not tokens or tokens[-1] in _REFERENCE_TAILS:
-        return False
-    if any(t in _STRONG_TOKENS for t in tokens) or _joined_pairs(tokens) & _STRONG_TOKENS:
-        return True
-    # "key" qualified by something: api_key, private-key, tls.key, sshKey
-    return len(tokens) > 1 and tokens[-1] == "key"
-
-
-@functools.lru_cache(maxsize=8192)
-def is_credential_env_name(name: str) -> bool:
-    """True when an environment variable's name looks like a credential (stricter than
-    :func:`is_credential_key`: ``KEY``, ``AUTH_...`` and ``..._PASS`` count)."""
-    tokens = name_tokens(name)
-    if not tokens or tokens[-1] in _REFERENCE_TAILS - {"id"}:
-        return False
-    return any(t in _ENV_TOKENS for t in tokens) or bool(_joined_pairs(tokens) & _ENV_TOKENS)
-
 
 # --------------------------------------------------------------------------- strings
 

@@ -24,13 +24,14 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from drifttui.config import settings_from_args
+    from drifttui.core.sensitive import url_for_display
 
     s = settings_from_args(args)
     src = s.sources
     rows = [
         (
             "hub",
-            "ConfigHub " + (s.cub_api_url or "")
+            "ConfigHub " + url_for_display(s.cub_api_url or "")
             if not s.uses_embedded_hub
             else f"embedded {s.hub_path}",
             src.get("cub_api_url") if not s.uses_embedded_hub else src.get("hub_path", "default"),

@@ -4,6 +4,10 @@ values (the ``a`` key, ``drifttui fix --accept``).
 Only counted findings move: ignored and operational ones, and fields nobody declared, stay
 as desired has them. ``changed`` and ``added`` take the live value (a whole list item for an
 added container or env var), ``removed`` deletes the path from desired.
+
+A Secret key desired writes in ``stringData`` is found as ``data`` (the server folds
+``stringData`` into ``data``): accepting it also drops the ``stringData`` entry, which would
+otherwise win over the accepted ``data`` value on the next apply.
 """
 
 from __future__ import annotations
@@ -87,9 +91,12 @@ def delete_path(obj: JSONDict, path: FieldPath) -> bool:
 def accept_live(desired: JSONDict, live: JSONDict, item: DriftItem) -> JSONDict:
     """``desired`` with every counted finding of ``item`` taken from ``live``."""
     out = copy.deepcopy(desired)
+    secret = item.key.kind == "Secret" and item.key.group == ""
     for f in item.counted:
         if f.change is Change.MISSING or not f.path:
             continue
+        if secret and len(f.path) == 2 and f.path[0] == "data":
+            _drop_string_data(out, f.path[1])
         if f.change is Change.REMOVED:
             delete_path(out, f.path)
             continue
@@ -100,3 +107,12 @@ def accept_live(desired: JSONDict, live: JSONDict, item: DriftItem) -> JSONDict:
             value = {k: v for k, v in value.items() if k not in _SERVER_FIELDS}
         set_path(out, f.path, value)
     return out
+
+
+def _drop_string_data(secret: JSONDict, key: Any) -> None:
+    """Remove ``stringData[key]`` from a desired Secret (and ``stringData`` once empty)."""
+    string_data = secret.get("stringData")
+    if isinstance(string_data, dict) and key in string_data:
+        del string_data[key]
+        if not string_data:
+            del secret["stringData"]

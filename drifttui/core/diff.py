@@ -19,7 +19,8 @@ Algorithm (drift-rules.md 4.1 layer 1 + 3, normalisations of 4.2):
    ``status`` are skipped. Without managedFields nothing live-only is reported (no evidence
    that a person wrote it), except the two cases that never need it: a Secret key and the
    ``kubectl.kubernetes.io/restartedAt`` restart marker (operational: shown, not counted).
-4. Secrets compare sha256 of decoded values; findings show :data:`MASK`.
+4. Secrets compare sha256 of decoded values; findings show :data:`MASK`, as they do for a
+   value under a credential name elsewhere (``env[name=API_TOKEN]``, ``data.DB_PASSWORD``).
 5. ``spec.replicas`` of a workload under an autoscaler (drift-rules 4.3) is skipped unless
    live is outside the autoscaler's range or a person wrote it; then the finding's note
    says ``7, HPA checkout, range 2-10`` and ``DriftItem.autoscaler`` is set.
@@ -91,6 +92,7 @@ from drifttui.core.normalize import (
     values_equal_unordered,
 )
 from drifttui.core.owner import is_rolling_out, owner_of
+from drifttui.core.sensitive import mask_credentials
 
 JSONDict = dict[str, Any]
 
@@ -321,7 +323,7 @@ class _Walk:
                 # a controller or admission changed it): like any live-only field, not drift
                 return
         if hashes is None:
-            if self.secret and path and path[-1] == LAST_APPLIED:
+            if path and path[-1] == LAST_APPLIED:  # a whole manifest, Secret data and all
                 hashes = (stable_hash(desired), stable_hash(live))
                 desired = MASK if desired is not None else None
                 live = MASK if live is not None else None
@@ -331,6 +333,11 @@ class _Walk:
                     stable_hash(live) if change is not Change.REMOVED else None,
                 )
         category, severity, safe = classify(self.kind, path, change, desired, live)
+        if not self.secret:
+            # a credential kept outside a Secret (env API_TOKEN, ConfigMap DB_PASSWORD) is
+            # shown like a Secret's: compared by the hashes above, displayed masked
+            desired = mask_credentials(path, desired)
+            live = mask_credentials(path, live)
         fid = finding_id(self.ctx.environment, self.key, path, change)
         if change is Change.REMOVED:
             pointer = json_pointer(path, self.desired)

@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from drifttui import __version__
 from drifttui.config import SecretValue
+from drifttui.core.sensitive import url_for_display
 from drifttui.errors import AuthError, ConflictError, HubError, NotFoundError
 from drifttui.hub import documents as docs
 from drifttui.hub.local import APPLIED_ANNOTATION
@@ -164,6 +165,7 @@ class ConfigHubClient(SetsByLabel):
         if base_url.endswith("/v1"):
             base_url = base_url[: -len("/v1")]
         self.base_url = base_url
+        self.shown_url = url_for_display(base_url)  # what errors and names show
         self._token = token if isinstance(token, SecretValue) else SecretValue(token)
         if not self._token:
             raise AuthError(
@@ -195,10 +197,10 @@ class ConfigHubClient(SetsByLabel):
 
     @property
     def name(self) -> str:
-        return f"ConfigHub {self.base_url}"
+        return f"ConfigHub {self.shown_url}"
 
     def __repr__(self) -> str:
-        return f"ConfigHubClient(base_url={self.base_url!r}, token='***')"
+        return f"ConfigHubClient(base_url={self.shown_url!r}, token='***')"
 
     def close(self) -> None:
         self._client.close()
@@ -286,7 +288,7 @@ class ConfigHubClient(SetsByLabel):
         raise HubError(
             f"ConfigHub {last_problem} after {self.max_attempts} attempts"
             + (f" ({context})" if context else ""),
-            self.base_url,
+            self.shown_url,
             "check CUB_API_URL and the network, then try again",
             status=503,
         )
@@ -300,7 +302,7 @@ class ConfigHubClient(SetsByLabel):
                     return resp.json()
                 except ValueError:
                     raise HubError(
-                        f"ConfigHub sent invalid JSON ({context})", self.base_url, status=502
+                        f"ConfigHub sent invalid JSON ({context})", self.shown_url, status=502
                     ) from None
             return resp.text
         raise self._error(resp, context, not_found)
@@ -319,7 +321,7 @@ class ConfigHubClient(SetsByLabel):
             what = "token rejected" + (f" for {context}" if context else "")
             return AuthError(
                 f"{what} ({status})",
-                self.base_url,
+                self.shown_url,
                 "check CUB_TOKEN, or run `cub auth login` again",
                 status=status,
             )
@@ -335,7 +337,7 @@ class ConfigHubClient(SetsByLabel):
             return HubError(message or f"bad request ({context})", context or None, status=status)
         return HubError(
             f"ConfigHub answered {status}" + (f": {message}" if message else ""),
-            context or self.base_url,
+            context or self.shown_url,
             "try again later",
             status=status,
         )

@@ -25,6 +25,7 @@ import base64
 import contextlib
 import getpass
 import json
+import os
 import sqlite3
 import threading
 import uuid
@@ -122,6 +123,19 @@ def decode_continue(token: str) -> str:
         raise HubError("invalid continue token", "continue", status=400) from None
 
 
+def _create_private(path: Path) -> None:
+    """Create a new hub file readable by its owner only (0600): units hold Secret data. An
+    empty file is an empty SQLite database, and SQLite gives the ``-wal`` and ``-shm`` files
+    the database file's mode. An existing file keeps the mode its owner chose."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError:
+        return  # sqlite3.connect reports the problem in its own words
+    os.close(fd)
+
+
 class SqliteHub(SetsByLabel):
     """The embedded hub on a SQLite file (created with its parent directories)."""
 
@@ -150,6 +164,7 @@ class SqliteHub(SetsByLabel):
                 str(self.path.parent),
                 "set DRIFTTUI_HUB or --hub to a writable path",
             ) from None
+        _create_private(self.path)
         with self._tx() as c:
             for stmt in _SCHEMA.strip().split(";"):
                 if stmt.strip():

@@ -16,7 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from drifttui.core.models import FieldPath, Sel, format_path
+from drifttui.core.models import MASK, FieldPath, Sel, format_path
+from drifttui.core.sensitive import mask_credentials
+
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
 class _Missing:
@@ -141,11 +144,30 @@ class FieldChange:
 
 
 def field_changes(old: Any, new: Any) -> list[FieldChange]:
-    """What a write would change, path by path (for previews and plans)."""
+    """What a write would change, path by path (for previews and plans). The values are for
+    people: a Secret's data, a value under a credential name (``env[name=API_TOKEN]``,
+    ``data.DB_PASSWORD``) and ``last-applied-configuration`` come out as ``***``."""
     a, b = flatten(old), flatten(new)
     keys = list(b.keys()) + [k for k in a if k not in b]
+    secret = _is_secret(old) or _is_secret(new)
     return [
-        FieldChange(format_path(k) or "<document>", a.get(k, MISSING), b.get(k, MISSING))
+        FieldChange(
+            format_path(k) or "<document>",
+            _shown(k, a.get(k, MISSING), secret),
+            _shown(k, b.get(k, MISSING), secret),
+        )
         for k in keys
         if a.get(k, MISSING) != b.get(k, MISSING)
     ]
+
+
+def _is_secret(doc: Any) -> bool:
+    return isinstance(doc, Mapping) and doc.get("kind") == "Secret"
+
+
+def _shown(path: FieldPath, value: Any, secret: bool) -> Any:
+    if value is MISSING or value is None:
+        return value
+    if (secret and path[:1] in (("data",), ("stringData",))) or LAST_APPLIED in path:
+        return MASK
+    return mask_credentials(path, value)

@@ -4,7 +4,6 @@ the diff of a unit to one of its revisions."""
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -154,16 +153,10 @@ def set_selector(services: AppServices, slug: str) -> RowSelector:
 
 def revision_diff(services: AppServices, space: str, unit: str, revision: int) -> list[str]:
     """Unified-diff lines (no headers) from the unit's head data to ``revision``'s; Secret
-    units show a count only."""
+    units show a count only, credential values elsewhere ``***`` (see unit_diff_lines)."""
+    from drifttui.remediation import unit_diff_lines
+
     hub = services.hub
     current = hub.get_unit_data(space, unit)
     old = hub.get_unit_data(space, unit, revision)
-    lines = [
-        line
-        for line in difflib.unified_diff(current.splitlines(), old.splitlines(), lineterm="", n=1)
-        if not line.startswith(("---", "+++"))
-    ]
-    if any(t.strip() == "kind: Secret" for t in (current + "\n" + old).splitlines()):
-        changed = sum(1 for line in lines if line[:1] in "+-")
-        return [f"Secret data: {changed} line(s) change (values hidden)"] if changed else []
-    return lines
+    return list(unit_diff_lines(current, old, context=1))

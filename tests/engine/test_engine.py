@@ -223,3 +223,23 @@ def test_unit_with_bad_yaml_is_an_error_not_clean(world: DemoWorld) -> None:
     errors = [i for i in report.environments[0].items if i.status is ResourceStatus.ERROR]
     assert errors
     assert "demo-dev/broken" in (errors[0].error or "")
+
+
+def test_rollback_plan_hides_credential_values_but_counts_their_change(world: DemoWorld) -> None:
+    """Rolling back a ConfigMap whose DB_PASSWORD changed: the preview (the TUI's R key)
+    names the other changes and counts the hidden one; the hub gets the real old value."""
+    hub, rem = world.runtime.hub, world.runtime.remediator
+    original = hub.get_unit_data("demo-staging", "app-config")
+    first = original.replace("\ndata:\n", "\ndata:\n  DB_PASSWORD: first-pass-4242\n", 1)
+    assert first != original
+    hub.update_unit_data("demo-staging", "app-config", first, "add the password")
+    second = first.replace("first-pass-4242", "second-pass-8686").replace("LOG_LEVEL", "LOGLEVEL")
+    hub.update_unit_data("demo-staging", "app-config", second, "rotate it")
+    plan = rem.plan_rollback("staging", "app-config")
+    text = "\n".join(plan.lines)
+    assert "first-pass-4242" not in text
+    assert "second-pass-8686" not in text
+    assert "1 credential value(s) change (values hidden)" in plan.lines
+    assert any("LOG_LEVEL" in line for line in plan.lines)  # the rest is still shown
+    assert rem.execute(plan).ok
+    assert "DB_PASSWORD: first-pass-4242" in hub.get_unit_data("demo-staging", "app-config")

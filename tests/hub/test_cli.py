@@ -59,6 +59,69 @@ def test_default_hub_lives_in_the_data_dir(tmp_path: Path) -> None:
     assert (tmp_path / ".local/share/drifttui/hub.db").is_file()
 
 
+def test_a_new_hub_file_is_private_to_its_owner(tmp_path: Path) -> None:
+    """The hub keeps Secret units (and live Secret values accepted into them): the database
+    and its WAL files are 0600 whatever the umask, like the token file and the cache."""
+    secret = tmp_path / "s.yaml"
+    secret.write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: shop}\n"
+        "stringData: {password: hunter2-in-the-hub}\n"
+    )
+    ok("init", "--prefix", "p", "--envs", "dev", home=tmp_path)
+    ok("import", str(secret), "--space", "p-base", home=tmp_path)
+    files = list((tmp_path / ".local/share/drifttui").glob("hub.db*"))
+    assert tmp_path / ".local/share/drifttui/hub.db" in files
+    for f in files:
+        assert f.stat().st_mode & 0o077 == 0, f"{f.name}: {oct(f.stat().st_mode)}"
+
+
+SECRETS_V1 = """\
+apiVersion: v1
+kind: Secret
+metadata: {name: db, namespace: shop}
+stringData: {password: pw-one-1111}
+data: {key: cGxhaW4ta2V5LW9uZQ==}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cfg, namespace: shop}
+data: {DB_PASSWORD: cm-pw-one-2222, LOG_LEVEL: info}
+"""
+
+
+def test_promote_and_rollback_plans_never_print_secret_values(tmp_path: Path) -> None:
+    """The plans name every changed path, values masked for a Secret and under credential
+    names; the hub still holds (and promotes) the real values."""
+    v2 = SECRETS_V1.replace("pw-one-1111", "pw-two-3333").replace("cm-pw-one", "cm-pw-two")
+    v2 = v2.replace("cGxhaW4ta2V5LW9uZQ==", "cGxhaW4ta2V5LXR3bw==").replace("info", "debug")
+    (tmp_path / "v1.yaml").write_text(SECRETS_V1)
+    (tmp_path / "v2.yaml").write_text(v2)
+    ok("init", "--prefix", "q", "--envs", "dev", home=tmp_path)
+    ok("import", str(tmp_path / "v1.yaml"), "--space", "q-base", home=tmp_path)
+    ok("promote", "q-base", "q-dev", "--yes", home=tmp_path)
+    ok("import", str(tmp_path / "v2.yaml"), "--space", "q-base", home=tmp_path)
+    shown = [
+        ok("promote", "q-base", "q-dev", "--dry-run", home=tmp_path),
+        ok("promote", "q-base", "q-dev", "--yes", home=tmp_path),
+        run_cli("rollback", "db", "--space", "q-dev", home=tmp_path).stdout,
+        run_cli("rollback", "cfg", "--space", "q-dev", home=tmp_path).stdout,
+    ]
+    plain = ("pw-one-1111", "pw-two-3333", "cm-pw-one-2222", "cm-pw-two-2222")
+    encoded = ("cGxhaW4ta2V5LW9uZQ", "cGxhaW4ta2V5LXR3bw")  # plain-key-one, plain-key-two
+    for out in shown:
+        for value in plain + encoded:
+            assert value not in out, out
+    assert "~ data.DB_PASSWORD: *** -> ***" in shown[0]
+    assert "~ data.LOG_LEVEL: info -> debug" in shown[0]  # not a credential: shown
+    assert "~ stringData.password: *** -> ***" in shown[0]
+    assert "~ data.key: *** -> ***" in shown[0]
+    assert "~ data.password" not in shown[2]  # nothing is invented
+    assert "~ stringData.password: *** -> ***" in shown[2]
+    promoted = ok("hub", "data", "db", "--space", "q-dev", home=tmp_path)
+    assert "pw-two-3333" in promoted
+    assert "cGxhaW4ta2V5LXR3bw==" in promoted
+
+
 def test_import_promote_rollback_through_the_cli(tmp_path: Path, embedded: dict[str, str]) -> None:
     e, h = embedded, tmp_path
     ok("init", "--prefix", "p", home=h, env=e)

@@ -21,6 +21,7 @@ from drifttui.hub import open_hub
 from drifttui.hub.http import ConfigHubClient, cub_login_token
 from drifttui.hub.local import SqliteHub
 from tests.hub.conftest import deployment
+from tests.support import run_cli
 
 SECRET = "tok-very-secret-123"
 SPACE = {"Space": {"SpaceID": "sid-1", "Slug": "s", "Labels": {}}, "TotalUnitCount": 0}
@@ -120,6 +121,43 @@ def test_rejected_token_is_an_auth_error_without_the_token(status: int) -> None:
     assert err.value.status == status
     assert SECRET not in str(err.value)
     assert SECRET not in repr(c)
+
+
+@pytest.mark.parametrize("status", [401, 0])
+def test_a_password_in_the_hub_url_is_used_but_never_shown(status: int) -> None:
+    """CUB_API_URL=https://user:password@host/api: httpx sends the credentials, and errors
+    and reprs name the URL with the password masked."""
+    seen: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("authorization"))
+        if not status:
+            raise httpx.ConnectError("connection refused", request=request)
+        return httpx.Response(status, json={"Message": "nope"})
+
+    c = ConfigHubClient(
+        "https://ops:url-password-77@hub.example/api",
+        SECRET,
+        transport=httpx.MockTransport(handler),
+        sleep=lambda s: None,
+        max_attempts=1,
+    )
+    with pytest.raises(HubError) as err:
+        c.get_space("s")
+    assert seen
+    assert seen[0] is not None
+    assert "https://ops:***@hub.example/api" in str(err.value)
+    for text in (str(err.value), repr(c), c.name):
+        assert "url-password-77" not in text
+
+
+def test_config_shows_the_hub_url_without_its_password(tmp_path: Path) -> None:
+    env = {"CUB_API_URL": "https://ops:url-password-77@hub.example/api", "CUB_TOKEN": SECRET}
+    r = run_cli("config", home=tmp_path, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "https://ops:***@hub.example/api" in r.stdout
+    assert "url-password-77" not in r.stdout + r.stderr
+    assert SECRET not in r.stdout + r.stderr
 
 
 def test_connection_failures_are_retried_then_reported() -> None:

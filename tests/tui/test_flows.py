@@ -528,3 +528,28 @@ async def test_no_color_renders_in_grey_and_keeps_every_label(
     assert all(f[0:2] == f[2:4] == f[4:6] for f in fills)  # greys only
     for word in ("HIGH", "MED", "LOW", "snapshot", "drifted"):
         assert word in svg  # severities and health are words, not only colours
+
+
+async def test_rollback_diff_hides_a_credential_in_a_config_map(world: DemoWorld) -> None:
+    """R on a ConfigMap whose DB_PASSWORD was rotated: the revision diff shows the other
+    lines and counts the hidden change, never the password."""
+    hub = world.runtime.hub
+    original = hub.get_unit_data("demo-dev", "app-config")
+    first = original.replace("\ndata:\n", "\ndata:\n  DB_PASSWORD: first-pass-4242\n", 1)
+    hub.update_unit_data("demo-dev", "app-config", first, "add the password")
+    second = first.replace("first-pass-4242", "second-pass-8686")
+    hub.update_unit_data("demo-dev", "app-config", second, "rotate it")
+    app = tui(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await filter_to(pilot, ":all :env dev cm/app-config")
+        await pilot.press("R")
+        await wait_for(pilot, lambda: isinstance(app.screen, RollbackScreen), "the revisions")
+        modal = app.screen
+        assert isinstance(modal, RollbackScreen)
+        newest_but_head = modal.choice.revisions[1].num
+        await wait_for(pilot, lambda: newest_but_head in modal.diffs, "the diff")
+        shown = "\n".join(modal.diffs[newest_but_head])
+        assert "1 credential value(s) change (values hidden)" in shown
+        assert "first-pass-4242" not in shown
+        assert "second-pass-8686" not in shown
