@@ -150,9 +150,12 @@ class SqliteHub(SetsByLabel):
         self._author = author or _default_author()
         self._clock = clock
         self._local = threading.local()
-        self._conns: list[sqlite3.Connection] = []
+        self._conns: list[tuple[threading.Thread, sqlite3.Connection]] = []
+        """Every open connection with the thread that owns it (one per thread)."""
         self._conns_lock = threading.Lock()
-        self._closed = False
+        self._generation = 0
+        """Bumped by :meth:`close`: a connection of an older generation is closed by its own
+        thread at its next use, and a fresh one opened."""
         self._parsed: dict[str | None, _StoredDocuments] = {}
         """space ID (None: every space) -> the parsed documents of the units it listed last
         with their data (see :meth:`stored_document`)."""
@@ -192,16 +195,28 @@ class SqliteHub(SetsByLabel):
         return f"SqliteHub({str(self.path)!r})"
 
     def close(self) -> None:
-        self._closed = True
+        """Close this thread's connection and those of threads that have ended. A connection
+        another thread still owns is never closed under it (it may be in a statement: SQLite
+        connections are not safe to close from another thread, and CPython can crash); that
+        thread closes it at its next use, or the process at exit."""
+        me = threading.current_thread()
         with self._conns_lock:
-            for c in self._conns:
-                with contextlib.suppress(sqlite3.Error):
-                    c.close()
-            self._conns.clear()
-        self._local = threading.local()
+            self._generation += 1
+            kept = []
+            for owner, c in self._conns:
+                if owner is me or not owner.is_alive():
+                    with contextlib.suppress(sqlite3.Error):
+                        c.close()
+                else:
+                    kept.append((owner, c))
+            self._conns = kept
+        self._local.conn = None
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None and self._local.generation != self._generation:
+            self._forget(conn)  # the hub was closed since: this thread closes its own
+            conn = None
         if conn is None:
             try:
                 conn = sqlite3.connect(
@@ -217,10 +232,17 @@ class SqliteHub(SetsByLabel):
                     str(self.path),
                     "check the path (DRIFTTUI_HUB / --hub) and its permissions",
                 ) from None
-            self._local.conn = conn
             with self._conns_lock:
-                self._conns.append(conn)
+                self._local.conn, self._local.generation = conn, self._generation
+                self._conns.append((threading.current_thread(), conn))
         return conn
+
+    def _forget(self, conn: sqlite3.Connection) -> None:
+        with self._conns_lock:
+            self._conns = [(o, c) for o, c in self._conns if c is not conn]
+        with contextlib.suppress(sqlite3.Error):
+            conn.close()
+        self._local.conn = None
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:

@@ -45,7 +45,7 @@ BASE = [
 
 
 class Faulty:
-    def __init__(self, tmp: Path, seed: int) -> None:
+    def __init__(self, tmp: Path, seed: int, timeout_s: float = 0.1) -> None:
         self.backing = SqliteHub(tmp / "hub.db", author="server")
         self.injector = FaultInjector(create_app(self.backing, TOKEN), seed=seed, slow_s=0.2)
         self.server = ServerThread(self.injector)
@@ -56,7 +56,7 @@ class Faulty:
             self.proxy.url,
             TOKEN,
             author="watcher",
-            timeout_s=0.1,
+            timeout_s=timeout_s,
             connect_timeout_s=2.0,
             max_attempts=10,
             sleep=self.waits.append,
@@ -151,7 +151,7 @@ def test_every_operation_completes_and_no_record_is_lost_or_duplicated(faulty: F
 
 
 def test_without_faults_each_operation_is_few_requests(tmp_path: Path) -> None:
-    f = Faulty(tmp_path, seed=1)
+    f = Faulty(tmp_path, seed=1, timeout_s=10.0)  # no fault: a slow moment is no timeout
     try:
         f.injector.enabled = False
         f.proxy.drop_rate = 0.0

@@ -128,3 +128,37 @@ def test_readers_work_while_a_writer_holds_a_transaction(tmp_path: Path) -> None
     assert reader.get_unit("s", "u").last_change_description == "in flight"
     writer.close()
     reader.close()
+
+
+def test_closing_the_hub_never_pulls_a_connection_from_under_another_thread(
+    tmp_path: Path,
+) -> None:
+    """The TUI closes the hub as it quits while a worker may still be writing drift
+    records: the worker's statements finish (or it reopens), nothing fails or crashes."""
+    hub = SqliteHub(tmp_path / "hub.db")
+    hub.create_space("s")
+    hub.create_unit("s", "u", deployment())
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def worker() -> None:
+        try:
+            for i in range(150):
+                hub.update_unit_labels("s", "u", {f"k{i}": "x"})
+                hub.list_units("s", with_data=True)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    closes = 0
+    while not done.is_set():
+        hub.close()  # from this thread, as the app does on quit
+        closes += 1
+    thread.join()
+    assert errors == []
+    assert closes > 1
+    assert len(hub.get_unit("s", "u").labels) == 150
+    hub.close()
