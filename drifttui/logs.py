@@ -111,4 +111,8 @@ def setup_logging(
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     for noisy in ("httpx", "httpcore", "urllib3", "kubernetes", "anthropic", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # urllib3 warns once per retried request ("Retrying (Retry(total=1, ...)) after
+    # connection broken by ..."): an unreachable cluster gave a dozen such lines before our
+    # own one-line error, which already says what failed. -v shows them.
+    logging.getLogger("urllib3").setLevel(logging.WARNING if verbose else logging.ERROR)
     return redactor
