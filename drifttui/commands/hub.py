@@ -430,11 +430,12 @@ def _serve(args: argparse.Namespace) -> int:
                 access_log=True,
                 use_colors=False if os.environ.get("NO_COLOR") else None,
             )
-        except OSError as exc:
+        except (OSError, OverflowError) as exc:  # in use / bad host; port over 65535
+            reason = getattr(exc, "strerror", None) or str(exc).removeprefix("bind(): ")
             raise ConfigError(
-                f"cannot listen on {args.host}:{args.port} ({exc.strerror})",
+                f"cannot listen on {args.host}:{args.port} ({reason.rstrip('.')})",
                 "hub serve",
-                "pick another --port",
+                "check --host and pick a free --port (0-65535)",
             ) from None
         print(
             f"drifttui hub serve: {hub.path} at {server.url} ({origin}); Ctrl-C stops",

@@ -60,3 +60,33 @@ def test_an_unreachable_cluster_is_one_error_line_not_a_flood_of_retry_warnings(
     assert "connection refused" in errors[0]
     assert "check that the cluster is reachable" in errors[0]
     assert len(lines) == 1, lines
+
+
+def test_a_service_port_in_use_or_out_of_range_is_one_error_line_and_exit_2(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        in_use = run_cli("demo", "--headless", "--port", str(port), home=tmp_path, timeout=60)
+        hub_in_use = run_cli("hub", "serve", "--port", str(port), home=tmp_path, timeout=60)
+    too_big = run_cli("demo", "--headless", "--port", "99999", home=tmp_path, timeout=60)
+    hub_too_big = run_cli("hub", "serve", "--port", "70000", home=tmp_path, timeout=60)
+
+    for result, where in (
+        (in_use, f"127.0.0.1:{port}"),
+        (hub_in_use, f"127.0.0.1:{port}"),
+        (too_big, "127.0.0.1:99999"),
+        (hub_too_big, "127.0.0.1:70000"),
+    ):
+        assert result.returncode == 2, result.stderr
+        errors = [ln for ln in result.stderr.splitlines() if ln.startswith("drifttui: error: ")]
+        assert len(errors) == 1, result.stderr
+        assert f"cannot listen on {where}" in errors[0]
+        assert "internal error" not in result.stderr
+        assert "Traceback" not in result.stderr
+        assert "ERROR:" not in result.stderr  # uvicorn's own line
+        assert "Serving /health" not in result.stderr  # never announced what it cannot serve
+    assert "in use" in in_use.stderr
+    assert "0-65535" in too_big.stderr
