@@ -4,6 +4,7 @@ Each test drives ``python -m drifttui`` the way an operator does on first use.""
 
 from __future__ import annotations
 
+import json
 import socket
 from pathlib import Path
 
@@ -90,3 +91,32 @@ def test_a_service_port_in_use_or_out_of_range_is_one_error_line_and_exit_2(
         assert "Serving /health" not in result.stderr  # never announced what it cannot serve
     assert "in use" in in_use.stderr
     assert "0-65535" in too_big.stderr
+
+
+def test_demo_once_refuses_an_unknown_environment_instead_of_reporting_all(
+    tmp_path: Path,
+) -> None:
+    result = run_cli("demo", "--once", "--env", "dev", "--env", "qa", home=tmp_path)
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "drifttui: error: --env: no environment named qa; the demo has dev, staging, prod"
+    ]
+
+
+def test_demo_once_with_env_reports_that_environment_only(tmp_path: Path) -> None:
+    out = tmp_path / "drift.json"
+    result = run_cli("demo", "--once", "--env", "prod", "-o", f"json={out}", home=tmp_path)
+
+    assert result.returncode in (0, 1), result.stderr
+    assert [e["name"] for e in json.loads(out.read_text())["environments"]] == ["prod"]
+
+
+def test_demo_once_and_headless_together_are_refused(tmp_path: Path) -> None:
+    result = run_cli("demo", "--once", "--headless", home=tmp_path)
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "--once and --headless do not go together" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
