@@ -120,3 +120,76 @@ def test_demo_once_and_headless_together_are_refused(tmp_path: Path) -> None:
     assert result.stdout == ""
     assert "--once and --headless do not go together" in result.stderr
     assert len(result.stderr.splitlines()) == 1
+
+
+def test_a_cub_api_url_without_api_says_to_fix_cub_api_url(tmp_path: Path) -> None:
+    from drifttui.hub.local import SqliteHub
+    from drifttui.hub.server import ServerThread, create_app
+
+    hub = SqliteHub(tmp_path / "served.db")
+    server = ServerThread(create_app(hub, "hub-token-0123456789"))
+    api = server.start()
+    try:
+        result = run_cli(
+            "hub",
+            "spaces",
+            home=tmp_path,
+            env={"CUB_API_URL": api.removesuffix("/api"), "CUB_TOKEN": "hub-token-0123456789"},
+        )
+    finally:
+        server.stop()
+        hub.close()
+
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"drifttui: error: {api.removesuffix('/api')}: no ConfigHub API at this address "
+        "(404, for list spaces); check CUB_API_URL: it is the API's base, ending in /api "
+        "(e.g. https://hub.confighub.com/api)"
+    ]
+
+
+def test_a_web_page_where_the_hub_should_be_is_not_pasted_into_the_error(
+    tmp_path: Path,
+) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class WebSite(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path.startswith("/old"):
+                self.send_response(301)
+                self.send_header("Location", "/new/")
+                self.end_headers()
+                return
+            self.send_error(404)  # an HTML error page
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    site = ThreadingHTTPServer(("127.0.0.1", 0), WebSite)
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{site.server_address[1]}"
+    try:
+        missing = run_cli(
+            "hub", "units", home=tmp_path, env={"CUB_API_URL": base, "CUB_TOKEN": "t0k3n-abcdef"}
+        )
+        moved = run_cli(
+            "hub",
+            "spaces",
+            home=tmp_path,
+            env={"CUB_API_URL": f"{base}/old", "CUB_TOKEN": "t0k3n-abcdef"},
+        )
+    finally:
+        site.shutdown()
+        site.server_close()
+
+    for result in (missing, moved):
+        assert result.returncode == 2
+        lines = result.stderr.splitlines()
+        assert len(lines) == 1, lines
+        assert "<" not in lines[0]  # no HTML
+        assert "check CUB_API_URL" in lines[0]
+        assert "try again later" not in lines[0]
+        assert "t0k3n-abcdef" not in result.stderr
+    assert "(404" in missing.stderr
+    assert "(301, redirected to /new/" in moved.stderr
