@@ -340,7 +340,8 @@ def init_chain(
     """Create (or complete) the chain; running it again changes nothing."""
     from drifttui.manifests import detector_objects, extra_labels
 
-    docs.check_slug(f"{prefix}-drift-records", "prefix")
+    docs.check_slug(prefix, "prefix")  # named as typed, not as the longest space's slug
+    docs.check_slug(f"{prefix}-drift-records", "prefix")  # still short enough
     envs = [e.strip() for e in envs if e.strip()]
     if not envs:
         raise InputError("no environments given", "--envs", "e.g. --envs dev,staging,prod")
@@ -350,6 +351,7 @@ def init_chain(
             "--envs",
         )
     for e in envs:
+        docs.check_slug(e, "environment name")
         docs.check_slug(f"{prefix}-{e}", "environment name")
     names = space_names(prefix, envs)
     report = InitReport(prefix, names)

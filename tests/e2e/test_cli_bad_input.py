@@ -193,3 +193,16 @@ def test_a_web_page_where_the_hub_should_be_is_not_pasted_into_the_error(
         assert "t0k3n-abcdef" not in result.stderr
     assert "(404" in missing.stderr
     assert "(301, redirected to /new/" in moved.stderr
+
+
+def test_init_names_the_bad_prefix_or_environment_as_typed(tmp_path: Path) -> None:
+    prefix = run_cli("init", "--prefix", "bad prefix!", home=tmp_path)
+    env = run_cli("init", "--prefix", "shop", "--envs", "dev,bad env", home=tmp_path)
+
+    assert (prefix.returncode, env.returncode) == (2, 2)
+    assert "invalid prefix 'bad prefix!';" in prefix.stderr
+    assert "drift-records" not in prefix.stderr
+    assert "invalid environment name 'bad env';" in env.stderr
+    assert "shop-bad env" not in env.stderr
+    listed = run_cli("hub", "spaces", "-o", "json", home=tmp_path)
+    assert json.loads(listed.stdout) == []  # nothing half-created
