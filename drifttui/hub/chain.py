@@ -484,10 +484,19 @@ def plan_promotion(hub: Hub, source: str, target: str, unit: str | None = None) 
         if tu is None:
             other = by_slug.get(su.slug)
             if other is not None:
+                if _is_upstream_of(hub, other, su):
+                    # prod -> dev: every unit would be skipped and the run end "nothing to
+                    # promote", exit 0, as if there were nothing to do
+                    raise InputError(
+                        f"{target}/{other.slug} is upstream of {source}/{su.slug}: promotion "
+                        "goes downstream only",
+                        f"promote {source} -> {target}",
+                        f"did you mean: drifttui promote {target} {source}",
+                    )
                 why = (
                     "it is a local unit, not a clone"
                     if not other.upstream_unit_id
-                    else "it is a clone of another unit"
+                    else "it is a clone of another unit, not"
                 )
                 planned.append(
                     PlannedUnit(
@@ -519,6 +528,25 @@ def plan_promotion(hub: Hub, source: str, target: str, unit: str | None = None) 
             )
         )
     return PromotionPlan(source, target, tuple(planned))
+
+
+def _is_upstream_of(hub: Hub, ancestor: Unit, unit: Unit, max_depth: int = 16) -> bool:
+    """Whether ``unit`` descends from ``ancestor`` through clones (any number of steps)."""
+    frontier = [ancestor]
+    seen = {ancestor.id}
+    for _ in range(max_depth):
+        following: list[Unit] = []
+        for u in frontier:
+            for d in hub.list_downstream(u.space, u.slug):
+                if d.id == unit.id:
+                    return True
+                if d.id not in seen:
+                    seen.add(d.id)
+                    following.append(d)
+        if not following:
+            return False
+        frontier = following
+    return False
 
 
 def execute_promotion(

@@ -206,3 +206,18 @@ def test_init_names_the_bad_prefix_or_environment_as_typed(tmp_path: Path) -> No
     assert "shop-bad env" not in env.stderr
     listed = run_cli("hub", "spaces", "-o", "json", home=tmp_path)
     assert json.loads(listed.stdout) == []  # nothing half-created
+
+
+def test_promoting_backwards_is_refused_and_writes_nothing(tmp_path: Path) -> None:
+    assert run_cli("init", "--prefix", "shop", home=tmp_path).returncode == 0
+    before = run_cli("hub", "audit", "--limit", "1000", "-o", "json", home=tmp_path)
+
+    result = run_cli("promote", "prod", "dev", "--yes", home=tmp_path)
+
+    assert result.returncode == 2
+    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("drifttui: error: ")]
+    assert len(errors) == 1, result.stderr
+    assert "is upstream of shop-prod/" in errors[0]
+    assert "did you mean: drifttui promote shop-dev shop-prod" in errors[0]
+    after = run_cli("hub", "audit", "--limit", "1000", "-o", "json", home=tmp_path)
+    assert json.loads(after.stdout) == json.loads(before.stdout)  # nothing written
