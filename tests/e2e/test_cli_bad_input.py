@@ -6,9 +6,62 @@ from __future__ import annotations
 
 import json
 import socket
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from drifttui.hub.local import SqliteHub
+from tests.cluster.apiserver import EmulatorThread
 from tests.support import run_cli
+
+WEB = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop, labels: {app: web}}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: web, image: "nginx:1.25"}]
+"""
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[EmulatorThread]:
+    emu = EmulatorThread()
+    yield emu
+    emu.close()
+
+
+@pytest.fixture
+def drifted(tmp_path: Path, emulator: EmulatorThread) -> Any:
+    """``cli(*args)`` on chain shop (base -> dev) with web applied to dev and scaled 2 -> 5."""
+    env = {
+        "KUBECONFIG": str(emulator.write_kubeconfig(tmp_path / "kubeconfig")),
+        "DRIFTTUI_HUB": str(tmp_path / "hub.db"),
+    }
+    for obj in emulator.objects("apps/v1", "Deployment", "shop"):
+        emulator.delete("apps/v1", "Deployment", "shop", obj["metadata"]["name"])
+
+    def cli(*args: str) -> Any:
+        return run_cli(*args, home=tmp_path, env=env)
+
+    assert cli("init", "--prefix", "shop", "--envs", "dev").returncode == 0
+    hub = SqliteHub(tmp_path / "hub.db")
+    for space in ("shop-dev", "shop-base"):
+        for unit in hub.list_units(space):
+            hub.delete_unit(space, unit.slug)
+    hub.close()
+    (tmp_path / "web.yaml").write_text(WEB)
+    assert cli("import", str(tmp_path / "web.yaml"), "--space", "shop-base").returncode == 0
+    assert cli("promote", "shop-base", "shop-dev", "--yes").returncode == 0
+    assert cli("apply", "dev", "--yes").returncode == 0
+    emulator.modify("apps/v1", "Deployment", "shop", "web", lambda o: o["spec"].update(replicas=5))
+    return cli
 
 
 def _closed_port() -> int:
@@ -221,3 +274,20 @@ def test_promoting_backwards_is_refused_and_writes_nothing(tmp_path: Path) -> No
     assert "did you mean: drifttui promote shop-dev shop-prod" in errors[0]
     after = run_cli("hub", "audit", "--limit", "1000", "-o", "json", home=tmp_path)
     assert json.loads(after.stdout) == json.loads(before.stdout)  # nothing written
+
+
+def test_fix_with_an_unknown_filter_or_set_fails_before_writing_anything(drifted: Any) -> None:
+    before = json.loads(drifted("hub", "audit", "--limit", "1000", "-o", "json").stdout)
+
+    no_filter = drifted("fix", "--env", "dev", "--filter", "nope", "--yes")
+    no_set = drifted("fix", "--env", "dev", "--set", "nope", "--yes")
+
+    assert (no_filter.returncode, no_set.returncode) == (2, 2)
+    assert "no filter 'nope'" in no_filter.stderr
+    assert "no set named 'nope'" in no_set.stderr
+    after = json.loads(drifted("hub", "audit", "--limit", "1000", "-o", "json").stdout)
+    assert after == before  # no drift record opened by a run that failed
+    records = drifted("hub", "units", "--space", "shop-drift-records", "-o", "json")
+    assert json.loads(records.stdout) == []
+    still = drifted("--once", "--env", "dev", "-o", "json")
+    assert still.returncode == 1  # and the cluster was not touched
