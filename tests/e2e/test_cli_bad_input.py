@@ -291,3 +291,42 @@ def test_fix_with_an_unknown_filter_or_set_fails_before_writing_anything(drifted
     assert json.loads(records.stdout) == []
     still = drifted("--once", "--env", "dev", "-o", "json")
     assert still.returncode == 1  # and the cluster was not touched
+
+
+def test_a_password_in_a_hub_or_cluster_url_is_never_printed(tmp_path: Path) -> None:
+    hub_url = f"http://admin:hub-pass-4242@127.0.0.1:{_closed_port()}/api"
+    kubeconfig = _kubeconfig(
+        tmp_path / "kubeconfig", f"https://kube:kube-pass-4242@127.0.0.1:{_closed_port()}"
+    )
+    env = {"CUB_API_URL": hub_url, "CUB_TOKEN": "cub-token-4242"}
+
+    shown = run_cli("config", home=tmp_path, env=env)  # warns: cannot read the hub at URL
+    assert run_cli("init", "--prefix", "shop", "--envs", "dev", home=tmp_path).returncode == 0
+    once = run_cli(
+        "--once",
+        "-o",
+        "json",
+        "--log-format",
+        "json",
+        home=tmp_path,
+        env={"KUBECONFIG": str(kubeconfig), "CUB_SPACE": "shop-dev", "NAMESPACE": "shop"},
+    )
+
+    assert "http://***@127.0.0.1:" in shown.stderr  # still says where
+    assert "ConfigHub http://***@127.0.0.1:" in shown.stdout
+    assert "https://***@127.0.0.1:" in json.loads(once.stdout)["environments"][0]["error"]
+    for result in (shown, once):
+        text = result.stdout + result.stderr
+        assert "pass-4242" not in text
+        assert "token-4242" not in text
+
+
+def test_config_json_stays_json_when_the_hub_cannot_be_read(tmp_path: Path) -> None:
+    env = {"CUB_API_URL": f"http://127.0.0.1:{_closed_port()}/api", "CUB_TOKEN": "t-123456"}
+
+    result = run_cli("config", "-o", "json", home=tmp_path, env=env)
+
+    assert result.returncode == 0
+    shown = json.loads(result.stdout)  # the warning is not mixed into it
+    assert shown["settings"]["cub token"]["value"] == "set (hidden)"
+    assert result.stderr.startswith("drifttui: warning: cannot read the hub: http://127.0.0.1:")
