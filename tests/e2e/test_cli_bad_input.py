@@ -330,3 +330,40 @@ def test_config_json_stays_json_when_the_hub_cannot_be_read(tmp_path: Path) -> N
     shown = json.loads(result.stdout)  # the warning is not mixed into it
     assert shown["settings"]["cub token"]["value"] == "set (hidden)"
     assert result.stderr.startswith("drifttui: warning: cannot read the hub: http://127.0.0.1:")
+
+
+def test_a_kubeconfig_without_current_context_works_with_kube_context(
+    tmp_path: Path, emulator: EmulatorThread
+) -> None:
+    kubeconfig = emulator.write_kubeconfig(tmp_path / "kubeconfig")
+    text = kubeconfig.read_text()
+    assert "current-context: emu\n" in text
+    kubeconfig.write_text(text.replace("current-context: emu\n", ""))
+    assert run_cli("init", "--prefix", "shop", "--envs", "dev", home=tmp_path).returncode == 0
+    env = {"KUBECONFIG": str(kubeconfig), "CUB_SPACE": "shop-dev", "NAMESPACE": "empty-ns"}
+
+    named = run_cli("--once", home=tmp_path, env={**env, "KUBE_CONTEXT": "emu"})
+    unnamed = run_cli("--once", home=tmp_path, env=env)
+
+    # read the cluster: the chain's detector units are not deployed there (missing, exit 1)
+    assert named.returncode == 1, named.stderr
+    assert " missing · 0 unmanaged · 0 errors;" in named.stdout
+    assert unnamed.returncode == 2
+    assert unnamed.stderr.splitlines() == [
+        f"drifttui: error: {kubeconfig}: the kubeconfig has no current context; pick one with "
+        "KUBE_CONTEXT or an environment's context: in --config (emu)"
+    ]
+
+
+def test_a_kubeconfig_that_is_a_directory_or_bad_yaml_says_so(tmp_path: Path) -> None:
+    (tmp_path / "kube.d").mkdir()
+    (tmp_path / "bad-kubeconfig").write_text("apiVersion: v1\nusers: [\n  token: abc-secret\n")
+
+    folder = run_cli("--once", home=tmp_path, env={"KUBECONFIG": str(tmp_path / "kube.d")})
+    broken = run_cli("--once", home=tmp_path, env={"KUBECONFIG": str(tmp_path / "bad-kubeconfig")})
+
+    assert (folder.returncode, broken.returncode) == (2, 2)
+    assert "cannot read the kubeconfig (Is a directory)" in folder.stderr
+    assert "the kubeconfig does not parse at line " in broken.stderr
+    assert "kubectl config view" in broken.stderr
+    assert "abc-secret" not in broken.stderr
