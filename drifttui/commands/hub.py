@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         return _serve(args)
     from drifttui.hub.console import hub_from_args
 
-    with hub_from_args(args) as (_settings, hub):
+    with hub_from_args(args, must_exist=True) as (_settings, hub):
         handler = globals()[f"_{args.hub_command}"]
         result: int = handler(hub, args)
         return result

@@ -367,3 +367,24 @@ def test_a_kubeconfig_that_is_a_directory_or_bad_yaml_says_so(tmp_path: Path) ->
     assert "the kubeconfig does not parse at line " in broken.stderr
     assert "kubectl config view" in broken.stderr
     assert "abc-secret" not in broken.stderr
+
+
+def test_reading_a_hub_file_that_is_not_there_says_so_and_creates_nothing(
+    tmp_path: Path,
+) -> None:
+    typo = tmp_path / "hbu.db"
+    (tmp_path / "app.yaml").write_text(WEB)
+    for args in (
+        ("hub", "spaces"),
+        ("hub", "units", "--space", "shop-dev"),
+        ("import", str(tmp_path / "app.yaml"), "--space", "shop-dev"),
+        ("promote", "dev", "prod", "--yes"),
+        ("rollback", "web", "--space", "shop-dev", "--yes"),
+    ):
+        result = run_cli(*args, "--hub", str(typo), home=tmp_path)
+        assert result.returncode == 2, args
+        assert result.stderr.splitlines() == [
+            f"drifttui: error: {typo}: no hub database here; create one with: drifttui init "
+            "(or check --hub / DRIFTTUI_HUB)"
+        ]
+    assert not typo.exists()
