@@ -388,3 +388,20 @@ def test_reading_a_hub_file_that_is_not_there_says_so_and_creates_nothing(
             "(or check --hub / DRIFTTUI_HUB)"
         ]
     assert not typo.exists()
+
+
+def test_the_tui_without_a_terminal_is_refused_instead_of_hanging(tmp_path: Path) -> None:
+    # run_cli gives the process pipes, as cron, CI or `drifttui demo > log` do
+    demo = run_cli("demo", home=tmp_path, timeout=60)
+    root = run_cli(home=tmp_path, timeout=60)
+    watch = run_cli("watch", home=tmp_path, timeout=60)
+
+    for result in (demo, root, watch):
+        assert result.returncode == 2
+        assert result.stdout == ""
+        lines = result.stderr.splitlines()
+        assert len(lines) == 1, lines
+        assert "the TUI needs a terminal" in lines[0]
+        assert "\x1b" not in result.stderr  # no screen painted into the log
+    assert "drifttui demo --once or --headless" in demo.stderr
+    assert "--once (a report) or drifttui watch --headless" in root.stderr
