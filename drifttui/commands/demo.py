@@ -63,10 +63,8 @@ def run(args: argparse.Namespace) -> int:
         return _once(args, settings)
     if args.headless:
         return _headless(args, settings)
-    from drifttui.commands.root import require_terminal
     from drifttui.errors import DrifttuiError
 
-    require_terminal("drifttui demo", "in a script use drifttui demo --once or --headless")
     try:
         from drifttui.tui.app import run_demo  # type: ignore[import-not-found,import-untyped,unused-ignore]
     except ImportError:

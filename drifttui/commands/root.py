@@ -58,25 +58,11 @@ def _snapshot_and_report(args: argparse.Namespace, settings: Settings) -> int:
         runtime.close()
 
 
-def require_terminal(command: str, hint: str) -> None:
-    """The TUI draws on stderr and reads keys from stdin (Textual's driver): without a
-    terminal on both it would paint escape codes into a log and wait forever for keys."""
-    import sys
-
-    from drifttui.errors import ConfigError
-
-    if not (sys.stdin.isatty() and sys.stderr.isatty()):
-        raise ConfigError("the TUI needs a terminal (stdin and stderr are not one)", command, hint)
-
-
 def run_tui(args: argparse.Namespace, settings: object) -> int:
     from drifttui.config import Settings
     from drifttui.errors import DrifttuiError
 
     assert isinstance(settings, Settings)
-    require_terminal(
-        "drifttui", "in a script use --once (a report) or drifttui watch --headless (a service)"
-    )
 
     try:
         from drifttui.tui.app import run_configured  # type: ignore[import-not-found,import-untyped,unused-ignore]

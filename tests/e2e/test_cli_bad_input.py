@@ -390,11 +390,15 @@ def test_reading_a_hub_file_that_is_not_there_says_so_and_creates_nothing(
     assert not typo.exists()
 
 
-def test_the_tui_without_a_terminal_is_refused_instead_of_hanging(tmp_path: Path) -> None:
+def test_the_tui_without_a_terminal_is_refused_instead_of_hanging(
+    tmp_path: Path, emulator: EmulatorThread
+) -> None:
     # run_cli gives the process pipes, as cron, CI or `drifttui demo > log` do
+    assert run_cli("init", "--prefix", "shop", "--envs", "dev", home=tmp_path).returncode == 0
+    env = {"KUBECONFIG": str(emulator.write_kubeconfig(tmp_path / "kubeconfig"))}
     demo = run_cli("demo", home=tmp_path, timeout=60)
-    root = run_cli(home=tmp_path, timeout=60)
-    watch = run_cli("watch", home=tmp_path, timeout=60)
+    root = run_cli(home=tmp_path, env=env, timeout=60)
+    watch = run_cli("watch", home=tmp_path, env=env, timeout=60)
 
     for result in (demo, root, watch):
         assert result.returncode == 2
