@@ -7,6 +7,16 @@ shows it as a notification and keeps running. Nothing here may hold a token or a
 
 from __future__ import annotations
 
+import re
+
+# scheme://user:password@host: the user-info part of a URL is a credential
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@")
+
+
+def redact_url(text: str) -> str:
+    """``text`` with the user-info of every URL in it (``user:password@``) shown as ``***@``."""
+    return _URL_USERINFO.sub(r"\1***@", text)
+
 
 class DrifttuiError(Exception):
     """Base of every user-facing error.
@@ -27,7 +37,7 @@ class DrifttuiError(Exception):
         text = f"{self.where}: {self.what}" if self.where else self.what
         if self.hint:
             text = f"{text}; {self.hint}"
-        return " ".join(text.split())  # always one line
+        return redact_url(" ".join(text.split()))  # always one line, no URL password
 
     def __str__(self) -> str:
         return self.line()

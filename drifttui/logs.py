@@ -21,6 +21,8 @@ import time
 from collections.abc import Iterable
 from typing import Any, TextIO
 
+from drifttui.errors import redact_url
+
 _BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}")
 _KEYISH = re.compile(r"\b(sk-ant-[A-Za-z0-9_-]{8,}|sk-[A-Za-z0-9_-]{16,})\b")
 
@@ -44,7 +46,7 @@ class RedactingFilter(logging.Filter):
         for s in secrets:
             if s in text:
                 text = text.replace(s, "***")
-        text = _BEARER.sub(r"\1***", text)
+        text = redact_url(_BEARER.sub(r"\1***", text))
         return _KEYISH.sub("***", text)
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -111,4 +113,8 @@ def setup_logging(
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     for noisy in ("httpx", "httpcore", "urllib3", "kubernetes", "anthropic", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # urllib3 warns once per retried request ("Retrying (Retry(total=1, ...)) after
+    # connection broken by ..."): an unreachable cluster gave a dozen such lines before our
+    # own one-line error, which already says what failed. -v shows them.
+    logging.getLogger("urllib3").setLevel(logging.WARNING if verbose else logging.ERROR)
     return redactor

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from drifttui.analysis.protocol import Analyst
 from drifttui.core.describe import describe_finding
 from drifttui.core.models import DriftItem, ResourceKey
 from drifttui.engine import DriftEvent, Engine
-from drifttui.errors import DrifttuiError
+from drifttui.errors import ConfigError, DrifttuiError
 from drifttui.metrics import CONTENT_TYPE, Metrics
 from drifttui.remediation import Outcome, Remediator, autofix_decision
 
@@ -28,6 +29,27 @@ log = logging.getLogger("drifttui")
 
 _WHOLE_ENV = ResourceKey("", "*", "", "*")
 """Queue key meaning \"the whole environment\" (analysis runs per environment)."""
+
+
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` and listening, or a ConfigError naming the
+    address: uvicorn would log its own "ERROR: [Errno 98] ..." and exit 3 (after we had
+    already announced the address), and a port over 65535 was an internal error."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except (OSError, OverflowError) as exc:
+        sock.close()
+        reason = getattr(exc, "strerror", None) or str(exc).removeprefix("bind(): ").rstrip(".")
+        raise ConfigError(
+            f"cannot listen on {host}:{port} ({reason})",
+            "--host/--port",
+            "check --host and choose a free --port (0-65535), or stop what uses it",
+        ) from None
+    return sock
 
 
 @dataclass
@@ -301,6 +323,8 @@ class Service:
 
         import uvicorn
 
+        sock = listen_socket(host, port)
+        port = sock.getsockname()[1]  # --port 0: the one the system chose
         config = uvicorn.Config(
             self.app(), host=host, port=port, log_level="warning", access_log=False, lifespan="off"
         )
@@ -318,10 +342,11 @@ class Service:
         try:
             self.start()
             log.info("Serving /health, /ready, /drift and /metrics on http://%s:%d", host, port)
-            server.run()
+            server.run(sockets=[sock])
         except KeyboardInterrupt:
             pass  # SIGINT/SIGTERM: uvicorn shut down cleanly and re-raised the signal
         finally:
+            sock.close()
             self.stop()
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)

@@ -107,10 +107,28 @@ def load_configuration(
     try:
         contexts, current = config.list_kube_config_contexts(config_file=str(path))  # type: ignore[no-untyped-call]
     except ConfigException as exc:
-        raise ClusterError(f"the kubeconfig does not load ({exc})", str(path)) from None
-    except Exception as exc:  # yaml errors and the like
+        if "current-context" not in str(exc):
+            raise ClusterError(
+                f"the kubeconfig does not load ({str(exc).replace(f' in {path}', '')})",
+                str(path),
+                "check it with: kubectl config view",
+            ) from None
+        # no current-context: usable with a context named (as kubectl --context is)
+        contexts, current = _contexts_of(str(path)), None
+    except OSError as exc:  # a directory, unreadable
         raise ClusterError(
-            f"the kubeconfig does not parse ({type(exc).__name__})", str(path)
+            f"cannot read the kubeconfig ({exc.strerror or type(exc).__name__})",
+            str(path),
+            "KUBECONFIG names the kubeconfig file(s)",
+        ) from None
+    except Exception as exc:  # yaml errors and the like
+        # the position only: a YAML error's text quotes the file, which holds credentials
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ClusterError(
+            f"the kubeconfig does not parse{at} ({type(exc).__name__})",
+            str(path),
+            "check it with: kubectl config view",
         ) from None
     names = [c.get("name") for c in contexts or [] if isinstance(c, Mapping)]
     chosen = context or (current or {}).get("name")
@@ -118,7 +136,8 @@ def load_configuration(
         raise ClusterError(
             "the kubeconfig has no current context",
             str(path),
-            hint=f"pick one with --context ({', '.join(map(str, names)) or 'none defined'})",
+            hint="pick one with KUBE_CONTEXT or an environment's context: in --config "
+            f"({', '.join(map(str, names)) or 'none defined'})",
         )
     if chosen not in names:
         raise ClusterError(
@@ -137,6 +156,20 @@ def load_configuration(
     entry = next(c for c in contexts if c.get("name") == chosen)
     namespace = (entry.get("context") or {}).get("namespace")
     return cfg, str(chosen), namespace
+
+
+def _contexts_of(path: str) -> list[Mapping[str, Any]]:
+    """The contexts of a kubeconfig that names no current-context (which the client's own
+    listing refuses)."""
+    from kubernetes.config.kube_config import KubeConfigMerger
+
+    merged = KubeConfigMerger(path)  # type: ignore[no-untyped-call]
+    out: list[Mapping[str, Any]] = []
+    for node in merged.config.value.get("contexts") or []:
+        value = getattr(node, "value", node)
+        if isinstance(value, Mapping):
+            out.append(value)
+    return out
 
 
 def _incluster_namespace() -> str | None:

@@ -22,16 +22,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import json
+    import sys
 
     from drifttui.config import settings_from_args
-    from drifttui.core.sensitive import url_for_display
+    from drifttui.errors import redact_url
 
     s = settings_from_args(args)
     src = s.sources
     rows = [
         (
             "hub",
-            "ConfigHub " + url_for_display(s.cub_api_url or "")
+            "ConfigHub " + redact_url(s.cub_api_url or "")
             if not s.uses_embedded_hub
             else f"embedded {s.hub_path}",
             src.get("cub_api_url") if not s.uses_embedded_hub else src.get("hub_path", "default"),
@@ -73,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
             if environments != s.environments:
                 source = "the hub's environment chain (drifttui init)"
         except DrifttuiError as exc:
-            print(f"drifttui: warning: cannot read the hub: {exc}")
+            # stderr: `config -o json | jq` must get JSON only
+            print(f"drifttui: warning: cannot read the hub: {exc}", file=sys.stderr)
     envs = [
         {
             "name": e.name,

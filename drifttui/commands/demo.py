@@ -52,6 +52,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.speed <= 0:
         raise ConfigError("--speed must be positive", "drifttui demo")
+    if args.once and args.headless:
+        raise ConfigError(
+            "--once and --headless do not go together",
+            "drifttui demo",
+            "--once prints one report and exits; --headless runs the service",
+        )
     settings = settings_from_args(args)
     if args.once:
         return _once(args, settings)
@@ -72,6 +78,7 @@ def _once(args: argparse.Namespace, settings: object) -> int:
     from drifttui.commands._once import take_snapshot, write_report
     from drifttui.config import Settings
     from drifttui.demo import build_demo
+    from drifttui.errors import ConfigError
     from drifttui.logs import setup_logging
 
     assert isinstance(settings, Settings)
@@ -82,7 +89,14 @@ def _once(args: argparse.Namespace, settings: object) -> int:
         engine = world.engine
         names = [e.name for e in world.runtime.environments]
         if args.env:
-            names = [n for n in names if n in set(args.env)] or names
+            unknown = [n for n in args.env if n not in names]
+            if unknown:
+                raise ConfigError(
+                    f"no environment named {', '.join(unknown)}",
+                    "--env",
+                    f"the demo has {', '.join(names)}",
+                )
+            names = [n for n in names if n in set(args.env)]
         take_snapshot(engine, names, progress=False)
         return write_report(args, engine, settings, names)
     finally:

@@ -133,20 +133,26 @@ def select(
             "--filter/--set",
             "create the chain with drifttui init",
         )
+    chain = records.space.removesuffix("-drift-records")
+    # an unknown filter or set is an error before anything is written (the drift records
+    # opened below are what filters and sets select from)
+    if filter_name is not None:
+        runtime.hub.get_filter(f"{chain}-filters", filter_name)
+    else:
+        known = {s.slug for s in runtime.hub.list_sets(records.space)}
+        if set_name not in known:
+            raise ConfigError(
+                f"no set named {set_name!r}",
+                records.space,
+                f"sets: {', '.join(sorted(known)) or 'none'}",
+            )
     for env, item in drifted:
         records.open_or_update(env, item)
     by_slug = {record_slug(env, i.key): (env, i.key) for env, i in drifted}
-    chain = records.space.removesuffix("-drift-records")
     if filter_name is not None:
         units = runtime.hub.evaluate_filter(f"{chain}-filters", filter_name)
         slugs = {u.slug for u in units}
     else:
         sets = {s.slug: s for s in runtime.hub.list_sets(records.space)}
-        if set_name not in sets:
-            raise ConfigError(
-                f"no set named {set_name!r}",
-                records.space,
-                f"sets: {', '.join(sorted(sets)) or 'none'}",
-            )
-        slugs = {m.rpartition("/")[2] for m in sets[set_name].members}
+        slugs = {m.rpartition("/")[2] for m in sets[str(set_name)].members}
     return [by_slug[s] for s in sorted(slugs) if s in by_slug]

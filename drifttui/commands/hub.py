@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         return _serve(args)
     from drifttui.hub.console import hub_from_args
 
-    with hub_from_args(args) as (_settings, hub):
+    with hub_from_args(args, must_exist=True) as (_settings, hub):
         handler = globals()[f"_{args.hub_command}"]
         result: int = handler(hub, args)
         return result
@@ -430,11 +430,12 @@ def _serve(args: argparse.Namespace) -> int:
                 access_log=True,
                 use_colors=False if os.environ.get("NO_COLOR") else None,
             )
-        except OSError as exc:
+        except (OSError, OverflowError) as exc:  # in use / bad host; port over 65535
+            reason = getattr(exc, "strerror", None) or str(exc).removeprefix("bind(): ")
             raise ConfigError(
-                f"cannot listen on {args.host}:{args.port} ({exc.strerror})",
+                f"cannot listen on {args.host}:{args.port} ({reason.rstrip('.')})",
                 "hub serve",
-                "pick another --port",
+                "check --host and pick a free --port (0-65535)",
             ) from None
         print(
             f"drifttui hub serve: {hub.path} at {server.url} ({origin}); Ctrl-C stops",

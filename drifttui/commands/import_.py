@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from drifttui.hub.console import hub_from_args, print_table
 
     objects = read_manifest_files(args.paths)
-    with hub_from_args(args) as (settings, hub):
+    with hub_from_args(args, must_exist=True) as (settings, hub):
         envs = settings.environments if settings.environments_from_file else ()
         space = resolve_space(hub, args.space, envs)
         results = import_objects(hub, space, objects, args.message)

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from drifttui.hub.chain import describe_change, execute_promotion, plan_promotion
     from drifttui.hub.console import confirm_write, hub_from_args, resolve_space_arg
 
-    with hub_from_args(args) as (settings, hub):
+    with hub_from_args(args, must_exist=True) as (settings, hub):
         source = resolve_space_arg(hub, settings, args.source)
         target = resolve_space_arg(hub, settings, args.target)
         plan = plan_promotion(hub, source, target, args.unit)

@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from drifttui.hub.chain import describe_change, execute_rollback, plan_rollback
     from drifttui.hub.console import confirm_write, hub_from_args, resolve_space_arg
 
-    with hub_from_args(args) as (settings, hub):
+    with hub_from_args(args, must_exist=True) as (settings, hub):
         space = resolve_space_arg(hub, settings, args.space)
         plan = plan_rollback(hub, space, args.unit, args.revision)
         print(f"roll back {space}/{args.unit} from revision {plan.head} to {plan.revision}")

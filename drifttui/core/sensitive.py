@@ -157,17 +157,3 @@ def mask_credentials(path: FieldPath, value: Any) -> Any:
             return _walk(value)  # an env item: its name stays, its value is masked
         return _masked(value)
     return _walk(value)
-
-
-def url_for_display(url: str) -> str:
-    """``url`` with the password of its ``user:password@`` part masked (a URL people paste
-    into CUB_API_URL may carry one; errors and ``drifttui config`` name the URL)."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url
-    authority, slash, path = rest.partition("/")
-    userinfo, at, host = authority.rpartition("@")
-    if not at or ":" not in userinfo:
-        return url
-    user = userinfo.split(":", 1)[0]
-    return f"{scheme}://{user}:{MASK}@{host}{slash}{path}"

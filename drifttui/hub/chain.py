@@ -340,7 +340,8 @@ def init_chain(
     """Create (or complete) the chain; running it again changes nothing."""
     from drifttui.manifests import detector_objects, extra_labels
 
-    docs.check_slug(f"{prefix}-drift-records", "prefix")
+    docs.check_slug(prefix, "prefix")  # named as typed, not as the longest space's slug
+    docs.check_slug(f"{prefix}-drift-records", "prefix")  # still short enough
     envs = [e.strip() for e in envs if e.strip()]
     if not envs:
         raise InputError("no environments given", "--envs", "e.g. --envs dev,staging,prod")
@@ -350,6 +351,7 @@ def init_chain(
             "--envs",
         )
     for e in envs:
+        docs.check_slug(e, "environment name")
         docs.check_slug(f"{prefix}-{e}", "environment name")
     names = space_names(prefix, envs)
     report = InitReport(prefix, names)
@@ -482,10 +484,19 @@ def plan_promotion(hub: Hub, source: str, target: str, unit: str | None = None) 
         if tu is None:
             other = by_slug.get(su.slug)
             if other is not None:
+                if _is_upstream_of(hub, other, su):
+                    # prod -> dev: every unit would be skipped and the run end "nothing to
+                    # promote", exit 0, as if there were nothing to do
+                    raise InputError(
+                        f"{target}/{other.slug} is upstream of {source}/{su.slug}: promotion "
+                        "goes downstream only",
+                        f"promote {source} -> {target}",
+                        f"did you mean: drifttui promote {target} {source}",
+                    )
                 why = (
                     "it is a local unit, not a clone"
                     if not other.upstream_unit_id
-                    else "it is a clone of another unit"
+                    else "it is a clone of another unit, not"
                 )
                 planned.append(
                     PlannedUnit(
@@ -517,6 +528,25 @@ def plan_promotion(hub: Hub, source: str, target: str, unit: str | None = None) 
             )
         )
     return PromotionPlan(source, target, tuple(planned))
+
+
+def _is_upstream_of(hub: Hub, ancestor: Unit, unit: Unit, max_depth: int = 16) -> bool:
+    """Whether ``unit`` descends from ``ancestor`` through clones (any number of steps)."""
+    frontier = [ancestor]
+    seen = {ancestor.id}
+    for _ in range(max_depth):
+        following: list[Unit] = []
+        for u in frontier:
+            for d in hub.list_downstream(u.space, u.slug):
+                if d.id == unit.id:
+                    return True
+                if d.id not in seen:
+                    seen.add(d.id)
+                    following.append(d)
+        if not following:
+            return False
+        frontier = following
+    return False
 
 
 def execute_promotion(

@@ -16,15 +16,25 @@ from drifttui.errors import InputError
 
 
 @contextmanager
-def hub_from_args(args: argparse.Namespace) -> Iterator[tuple[Any, Any]]:
+def hub_from_args(
+    args: argparse.Namespace, *, must_exist: bool = False
+) -> Iterator[tuple[Any, Any]]:
     """(settings, hub) for a command; settings warnings go to stderr once; the hub is closed
-    afterwards."""
+    afterwards. ``must_exist``: an embedded hub file that is not there is an error (a
+    mistyped --hub would otherwise be created, empty, and listed as "nothing")."""
     from drifttui.config import settings_from_args
+    from drifttui.errors import ConfigError
     from drifttui.hub import open_hub
 
     settings = settings_from_args(args)
     for w in settings.warnings:
         print(f"drifttui: warning: {w}", file=sys.stderr)
+    if must_exist and settings.uses_embedded_hub and not settings.hub_path.exists():
+        raise ConfigError(
+            "no hub database here",
+            str(settings.hub_path),
+            "create one with: drifttui init (or check --hub / DRIFTTUI_HUB)",
+        )
     hub = open_hub(settings)
     try:
         yield settings, hub

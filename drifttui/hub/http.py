@@ -52,8 +52,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from drifttui import __version__
 from drifttui.config import SecretValue
-from drifttui.core.sensitive import url_for_display
-from drifttui.errors import AuthError, ConflictError, HubError, NotFoundError
+from drifttui.errors import AuthError, ConflictError, HubError, NotFoundError, redact_url
 from drifttui.hub import documents as docs
 from drifttui.hub.local import APPLIED_ANNOTATION
 from drifttui.hub.merge import changed_paths
@@ -84,6 +83,7 @@ log = logging.getLogger(__name__)
 CONTINUE_HEADER = "ConfigHub-Continue"
 VERSION_HEADER = "ConfigHub-Version"
 MAX_PAGE = 1000
+DEFAULT_API_EXAMPLE = "https://hub.confighub.com/api"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _UA_USER = re.compile(r"\(user=([^)\s;]+)")
 T = TypeVar("T")
@@ -165,7 +165,7 @@ class ConfigHubClient(SetsByLabel):
         if base_url.endswith("/v1"):
             base_url = base_url[: -len("/v1")]
         self.base_url = base_url
-        self.shown_url = url_for_display(base_url)  # what errors and names show
+        self.shown_url = redact_url(base_url)  # what errors and names show
         self._token = token if isinstance(token, SecretValue) else SecretValue(token)
         if not self._token:
             raise AuthError(
@@ -310,13 +310,32 @@ class ConfigHubClient(SetsByLabel):
     def _error(self, resp: httpx.Response, context: str, not_found: str | None) -> HubError:
         status = resp.status_code
         message = ""
+        api_body = False  # ConfigHub answers errors in JSON; a web page is something else
         try:
             body = resp.json()
             if isinstance(body, dict):
+                api_body = True
                 message = str(body.get("Message") or body.get("message") or "")
         except ValueError:
-            message = resp.text[:200]
+            text = resp.text.lstrip()
+            message = "" if text.startswith("<") else text[:200]  # no HTML in a one-liner
         message = " ".join(message.split())
+        if 300 <= status < 400 or (
+            status == 404 and (not api_body or message.startswith("no such endpoint"))
+        ):
+            # the path does not exist (or moved): CUB_API_URL names something other than
+            # ConfigHub's API, typically without its /api
+            moved = resp.headers.get("location")
+            return HubError(
+                f"no ConfigHub API at this address ({status}"
+                + (f", redirected to {moved}" if moved else "")
+                + (f", for {context}" if context else "")
+                + ")",
+                self.base_url,
+                "check CUB_API_URL: it is the API's base, ending in /api "
+                f"(e.g. {DEFAULT_API_EXAMPLE})",
+                status=status,
+            )
         if status in (401, 403):
             what = "token rejected" + (f" for {context}" if context else "")
             return AuthError(

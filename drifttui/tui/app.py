@@ -135,11 +135,23 @@ def _tui_logging(settings: Settings) -> list[str]:
     return secrets
 
 
+def require_terminal(command: str, hint: str) -> None:
+    """The TUI draws on stderr and reads keys from stdin (Textual's driver): without a
+    terminal on both it would paint escape codes into a log and wait forever for keys."""
+    import sys
+
+    from drifttui.errors import ConfigError
+
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        raise ConfigError("the TUI needs a terminal (stdin and stderr are not one)", command, hint)
+
+
 def run_demo(args: argparse.Namespace, settings: Settings) -> int:
     """``drifttui demo``: the TUI on a fresh demo world; drift appears as the story plays."""
     from drifttui.demo import build_demo
     from drifttui.runtime import build_analyst
 
+    require_terminal("drifttui demo", "in a script use drifttui demo --once or --headless")
     secrets = _tui_logging(settings)
     story = logging.getLogger("drifttui.demo")
     world = build_demo(
@@ -170,6 +182,10 @@ def run_configured(args: argparse.Namespace, settings: Settings) -> int:
     secrets = _tui_logging(settings)
     runtime = build_runtime(settings, env_names=getattr(args, "env", None))
     try:
+        # after the runtime: a configuration error (no kubeconfig, ...) is the one to show
+        require_terminal(
+            "drifttui", "in a script use --once (a report) or drifttui watch --headless (a service)"
+        )
         app = make_app(runtime, analyst=build_analyst(settings), secrets=secrets)
         code = app.run()
     finally:

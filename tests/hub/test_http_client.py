@@ -146,7 +146,7 @@ def test_a_password_in_the_hub_url_is_used_but_never_shown(status: int) -> None:
         c.get_space("s")
     assert seen
     assert seen[0] is not None
-    assert "https://ops:***@hub.example/api" in str(err.value)
+    assert "https://***@hub.example/api" in str(err.value)
     for text in (str(err.value), repr(c), c.name):
         assert "url-password-77" not in text
 
@@ -155,7 +155,7 @@ def test_config_shows_the_hub_url_without_its_password(tmp_path: Path) -> None:
     env = {"CUB_API_URL": "https://ops:url-password-77@hub.example/api", "CUB_TOKEN": SECRET}
     r = run_cli("config", home=tmp_path, env=env)
     assert r.returncode == 0, r.stderr
-    assert "https://ops:***@hub.example/api" in r.stdout
+    assert "https://***@hub.example/api" in r.stdout
     assert "url-password-77" not in r.stdout + r.stderr
     assert SECRET not in r.stdout + r.stderr
 
