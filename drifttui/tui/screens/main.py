@@ -571,17 +571,22 @@ class MainScreen(Screen[None]):
     # ----------------------------------------------------------------- filter
 
     def action_filter(self) -> None:
-        self._open_filter(None)
+        self._open_filter(None, "/")
 
     def action_command(self) -> None:
-        self._open_filter(":")
+        self._open_filter(":", ":")
 
-    def _open_filter(self, prefix: str | None) -> None:
+    def _open_filter(self, prefix: str | None, typed: str) -> None:
         box = self.query_one("#filter", Input)
+        if box.has_focus:  # the key is bound with priority: typed in the box, it is text
+            box.insert_text_at_cursor(typed)
+            return
         box.display = True
         if prefix is not None:
             box.value = prefix
-        box.focus()
+        # Focus now, not on the next message (Widget.focus): keys already queued behind
+        # ``/`` (fast typing, a paste) must reach the box, not the list's bindings.
+        self.set_focus(box)
         box.cursor_position = len(box.value)
 
     @on(Input.Changed, "#filter")
@@ -592,7 +597,7 @@ class MainScreen(Screen[None]):
     def _filter_submitted(self, event: Input.Submitted) -> None:
         self._apply_query(event.value, final=True)
         event.input.display = False
-        self.table.focus()
+        self.set_focus(self.table)
 
     def _apply_query(self, text: str, *, final: bool) -> None:
         box = self.query_one("#filter", Input)
@@ -665,7 +670,7 @@ class MainScreen(Screen[None]):
             box.value = ""
             box.display = False
             self._apply_query("", final=True)
-            self.table.focus()
+            self.set_focus(self.table)
             return
         if self.has_class("-show-log") or self.has_class("-show-analysis"):
             self.remove_class("-show-log", "-show-analysis")
