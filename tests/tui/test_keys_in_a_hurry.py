@@ -3,13 +3,17 @@ while its dry-run runs, a saved filter the hub does not know."""
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 from textual import events
 from textual.widgets import Input
 
 from drifttui.demo import DemoWorld
 from drifttui.tui.app import DrifttuiApp
+from drifttui.tui.screens.confirm import ConfirmScreen
 from drifttui.tui.screens.main import MainScreen
-from tests.tui.conftest import settle, tui
+from tests.tui.conftest import filter_to, settle, tui, wait_for
 
 
 def burst(app: DrifttuiApp, keys: str) -> None:
@@ -56,3 +60,52 @@ async def test_keys_typed_in_a_burst_still_drive_the_list(world: DemoWorld) -> N
         await settle(pilot)
         assert len(app.main.table.marked) == 1
         assert app.main.table.cursor_row == 3  # space marks and moves on
+
+
+class SlowDryRun:
+    """The dev cluster with an API server slow to answer the first dry-run (held until
+    ``release``): the external system the engine writes to, stood in front of the sim."""
+
+    def __init__(self, cluster: Any) -> None:
+        self._cluster = cluster
+        self.held = threading.Event()
+        self.release = threading.Event()
+        self.writes = 0
+        self.dry_runs = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cluster, name)
+
+    def patch(self, *args: Any, dry_run: bool = False, **kwargs: Any) -> Any:
+        if dry_run:
+            self.dry_runs += 1
+            if self.dry_runs == 1:
+                self.held.set()
+                self.release.wait(10)
+        else:
+            self.writes += 1
+        return self._cluster.patch(*args, dry_run=dry_run, **kwargs)
+
+
+async def test_a_write_key_pressed_twice_during_the_dry_run_asks_once_and_writes_once(
+    world: DemoWorld,
+) -> None:
+    slow = SlowDryRun(world.engine.clusters["dev"])
+    world.engine.clusters["dev"] = slow
+    app = tui(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await filter_to(pilot, ":env dev frontend-web")
+        await pilot.press("p")
+        await wait_for(pilot, slow.held.is_set, "the first dry-run")
+        await pilot.press("p")  # no modal yet: the operator presses again
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "a confirmation")
+        slow.release.set()  # the first dry-run answers late
+        await settle(pilot)
+        assert slow.dry_runs == 2
+        assert [type(s) for s in app.screen_stack].count(ConfirmScreen) == 1
+        await pilot.press("enter")
+        await settle(pilot)
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert slow.writes == 1
+        assert not app.main.table.rows  # patched: in sync

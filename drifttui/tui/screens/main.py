@@ -148,6 +148,10 @@ class MainScreen(Screen[None]):
         self._selector_for: tuple[str | None, str | None] = (None, None)
         self._watch_failures: dict[str, int] = {}
         self._closing = False
+        self._asked = 0
+        """Write requests made (a key, the palette); a plan or revision list that answers
+        an earlier one is dropped: a write key pressed twice while the dry-run runs opens
+        one confirmation, never two that would write twice."""
 
     # ----------------------------------------------------------------- layout
 
@@ -777,9 +781,24 @@ class MainScreen(Screen[None]):
 
     # ----------------------------------------------------------------- writes
 
+    def _ask(self) -> int:
+        self._asked += 1
+        return self._asked
+
+    def _answered(self, ask: int, what: str) -> bool:
+        """True when ``ask`` is the latest request and no write modal is open (the palette
+        can run an action over one)."""
+        if ask != self._asked:
+            log.debug("dropped a %s superseded by a later request", what)
+            return False
+        if any(isinstance(s, (ConfirmScreen, RollbackScreen)) for s in self.app.screen_stack):
+            self.notify("Confirm or cancel the open write first", severity="warning")
+            return False
+        return True
+
     def _propose(self, build: Callable[[], Proposal], what: str) -> None:
         self.run_worker(
-            partial(self._build_proposal, build),
+            partial(self._build_proposal, build, self._ask()),
             name=f"plan:{what}",
             group="plan",
             thread=True,
@@ -788,8 +807,8 @@ class MainScreen(Screen[None]):
             description=f"plan and dry-run: {what}",
         )
 
-    def _build_proposal(self, build: Callable[[], Proposal]) -> None:
-        self.post_message(ProposalReady(build()))
+    def _build_proposal(self, build: Callable[[], Proposal], ask: int) -> None:
+        self.post_message(ProposalReady(build(), ask))
 
     def _single(self, plan: Plan) -> Proposal:
         preview = self.services.remediator.preview(plan)
@@ -798,6 +817,8 @@ class MainScreen(Screen[None]):
 
     def on_proposal_ready(self, message: ProposalReady) -> None:
         p = message.proposal
+        if not self._answered(message.ask, "plan"):
+            return
         if all(plan.noop for plan in p.plans):
             self.notify(f"Nothing to do: {p.title}", timeout=4)
             log.info("Nothing to do: %s", p.title)
@@ -910,7 +931,7 @@ class MainScreen(Screen[None]):
             return
         space = self.services.engine.state(env).env.space
         self.run_worker(
-            partial(self._read_rollback_choice, env, space, unit),
+            partial(self._read_rollback_choice, env, space, unit, self._ask()),
             name="hub:revisions",
             group="plan",
             thread=True,
@@ -918,13 +939,15 @@ class MainScreen(Screen[None]):
             exit_on_error=False,
         )
 
-    def _read_rollback_choice(self, env: str, space: str, unit: str) -> None:
+    def _read_rollback_choice(self, env: str, space: str, unit: str, ask: int) -> None:
         revisions = self.services.hub.list_revisions(space, unit)
         revisions.sort(key=lambda r: r.num, reverse=True)
-        self.post_message(RollbackReady(RollbackChoice(env, space, unit, tuple(revisions))))
+        self.post_message(RollbackReady(RollbackChoice(env, space, unit, tuple(revisions)), ask))
 
     def on_rollback_ready(self, message: RollbackReady) -> None:
         choice = message.choice
+        if not self._answered(message.ask, "revision list"):
+            return
         if len(choice.revisions) < 2:
             self.notify(f"{choice.space}/{choice.unit} has no earlier revision", severity="warning")
             return
