@@ -110,4 +110,6 @@ class SelectorReady(Message):
     """A ``:filter``/``:set`` resolved against the hub into a row selector."""
 
     text: str
-    selector: RowSelector
+    selector: RowSelector | None
+    error: str | None = None
+    """Why the hub could not resolve it (an unknown filter or set, the hub unreachable)."""

@@ -109,3 +109,25 @@ async def test_a_write_key_pressed_twice_during_the_dry_run_asks_once_and_writes
         assert not isinstance(app.screen, ConfirmScreen)
         assert slow.writes == 1
         assert not app.main.table.rows  # patched: in sync
+
+
+async def test_an_unknown_saved_filter_shows_no_row_and_says_why(world: DemoWorld) -> None:
+    app = tui(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await filter_to(pilot, ":filter nosuch")
+        # every drifted row under a pulse that reads "filter nosuch" was a lie
+        assert not app.main.table.rows
+        empty = app.main.table.empty_text
+        assert "no filter 'nosuch'" in empty
+        assert "security-drift" in empty
+        assert "esc clears" in empty
+        assert any(n.title == "Filter" and "nosuch" in n.message for n in app._notifications)
+        await filter_to(pilot, ":filter security-drift")  # the right name works
+        assert [r.key.name for r in app.main.table.rows] == ["api-credentials"]
+        await filter_to(pilot, ":set nosuch :env prod")
+        assert not app.main.table.rows
+        assert "no set 'nosuch'" in app.main.table.empty_text
+        await pilot.press("escape")  # on the list: clears the filter
+        await settle(pilot)
+        assert len(app.main.table.rows) == 10

@@ -146,6 +146,7 @@ class MainScreen(Screen[None]):
         self._pending_records: dict[ItemKey, None] = {}
         self._records_busy = False
         self._selector_for: tuple[str | None, str | None] = (None, None)
+        self._selector_error: str | None = None
         self._watch_failures: dict[str, int] = {}
         self._closing = False
         self._asked = 0
@@ -425,6 +426,12 @@ class MainScreen(Screen[None]):
                 if filtered and drifted
                 else "No drift: every resource matches its unit in ConfigHub."
             )
+            if self.view.query.needs_hub and self.view.selector is None:
+                table.empty_text = (
+                    f"{self._selector_error}; esc clears the filter."
+                    if self._selector_error
+                    else "Reading the filter from the hub…"
+                )
         table.set_rows(self.view.visible())
 
     def _refresh_tree_drift(self) -> None:
@@ -617,6 +624,8 @@ class MainScreen(Screen[None]):
         box.tooltip = None
         wanted = (query.hub_filter, query.hub_set)
         selector = self.view.selector if wanted == self._selector_for else None
+        if final or wanted != self._selector_for:
+            self._selector_error = None
         if wanted == (None, None):
             self._selector_for = (None, None)
         elif final and wanted != self._selector_for:
@@ -639,10 +648,14 @@ class MainScreen(Screen[None]):
 
     def _resolve_selector(self, text: str, hub_filter: str | None, hub_set: str | None) -> None:
         selectors = []
-        if hub_filter is not None:
-            selectors.append(hub_reads.filter_selector(self.services, hub_filter))
-        if hub_set is not None:
-            selectors.append(hub_reads.set_selector(self.services, hub_set))
+        try:
+            if hub_filter is not None:
+                selectors.append(hub_reads.filter_selector(self.services, hub_filter))
+            if hub_set is not None:
+                selectors.append(hub_reads.set_selector(self.services, hub_set))
+        except DrifttuiError as exc:
+            self.post_message(SelectorReady(text, None, str(exc)))
+            return
 
         def selector(item: DriftItem) -> bool:
             return all(s(item) for s in selectors)
@@ -652,6 +665,15 @@ class MainScreen(Screen[None]):
     def on_selector_ready(self, message: SelectorReady) -> None:
         query = parse_query(message.text, self.env_names)
         if query.text != self.view.query.text:
+            return
+        if message.selector is None:
+            self._selector_error = message.error or "the hub did not answer"
+            box = self.query_one("#filter", Input)
+            box.add_class("-error")
+            box.tooltip = self._selector_error
+            self.notify(self._selector_error, title="Filter", severity="warning")
+            log.warning("Filter not applied: %s", self._selector_error)
+            self._refresh_list()
             return
         self._selector_for = (query.hub_filter, query.hub_set)
         self.view.set_query(query, message.selector)
