@@ -123,7 +123,13 @@ async def test_an_unknown_saved_filter_shows_no_row_and_says_why(world: DemoWorl
         assert "security-drift" in empty
         assert "esc clears" in empty
         assert any(n.title == "Filter" and "nosuch" in n.message for n in app._notifications)
-        await filter_to(pilot, ":filter security-drift")  # the right name works
+        await pilot.press("slash")
+        app.main.query_one("#filter", Input).value = ":filter security-drift"  # not entered
+        await settle(pilot)
+        assert not app.main.table.rows
+        assert app.main.table.empty_text == "Press enter to read the filter from the hub."
+        await pilot.press("enter")  # the right name works
+        await settle(pilot)
         assert [r.key.name for r in app.main.table.rows] == ["api-credentials"]
         await filter_to(pilot, ":set nosuch :env prod")
         assert not app.main.table.rows

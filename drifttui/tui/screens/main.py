@@ -147,6 +147,7 @@ class MainScreen(Screen[None]):
         self._records_busy = False
         self._selector_for: tuple[str | None, str | None] = (None, None)
         self._selector_error: str | None = None
+        self._selector_reading = False
         self._watch_failures: dict[str, int] = {}
         self._closing = False
         self._asked = 0
@@ -431,6 +432,8 @@ class MainScreen(Screen[None]):
                     f"{self._selector_error}; esc clears the filter."
                     if self._selector_error
                     else "Reading the filter from the hub…"
+                    if self._selector_reading
+                    else "Press enter to read the filter from the hub."
                 )
         table.set_rows(self.view.visible())
 
@@ -626,9 +629,11 @@ class MainScreen(Screen[None]):
         selector = self.view.selector if wanted == self._selector_for else None
         if final or wanted != self._selector_for:
             self._selector_error = None
+            self._selector_reading = False
         if wanted == (None, None):
             self._selector_for = (None, None)
         elif final and wanted != self._selector_for:
+            self._selector_reading = True
             self.run_worker(
                 partial(self._resolve_selector, text, query.hub_filter, query.hub_set),
                 name="hub:selector",
@@ -666,6 +671,7 @@ class MainScreen(Screen[None]):
         query = parse_query(message.text, self.env_names)
         if query.text != self.view.query.text:
             return
+        self._selector_reading = False
         if message.selector is None:
             self._selector_error = message.error or "the hub did not answer"
             box = self.query_one("#filter", Input)
@@ -1233,6 +1239,10 @@ class MainScreen(Screen[None]):
         text = (
             str(error) if isinstance(error, DrifttuiError) else f"{type(error).__name__}: {error}"
         )
+        if worker.group == "selector" and self._selector_reading:
+            self._selector_reading = False
+            self._selector_error = text
+            self._refresh_list()
         log.error("%s: %s", worker.description or worker.name, text)
         self.notify(_short(text, 200), title=worker.name, severity="error", timeout=8)
         if worker.group == "watch" and not self._closing:
