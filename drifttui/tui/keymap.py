@@ -23,6 +23,10 @@ class KeySpec:
     writes: bool = False
     """True for keys that write to the cluster or the hub (refused in read-only mode)."""
     palette: bool = True
+    opens_text: bool = False
+    """True for keys that move the focus to a text box (``/``, ``:``): bound with priority,
+    so the focus moves when the key is read and the keys typed after it in the same burst
+    (fast typing, a paste, a laggy ssh link) reach the box, not the list's bindings."""
 
     @property
     def shown_key(self) -> str:
@@ -83,6 +87,7 @@ KEYS: tuple[KeySpec, ...] = (
         ":filter security-drift, :set critical-drifts, :all, :sort age",
         "View",
         key_display="/",
+        opens_text=True,
     ),
     KeySpec(
         "question_mark",
@@ -137,6 +142,7 @@ KEYS: tuple[KeySpec, ...] = (
         "View",
         show=False,
         key_display=":",
+        opens_text=True,
     ),
     KeySpec(
         "space",
@@ -199,6 +205,7 @@ def main_bindings() -> list[Binding]:
             key_display=k.key_display,
             tooltip=k.help,
             id=k.id,
+            priority=k.opens_text,
         )
         for k in KEYS
     ]

@@ -68,6 +68,8 @@ class RollbackReady(Message):
     """The unit's revisions are read: the rollback modal can open."""
 
     choice: RollbackChoice
+    ask: int = 0
+    """Which of the operator's requests this answers (only the latest opens a modal)."""
 
 
 @dataclass
@@ -92,6 +94,8 @@ class ProposalReady(Message):
     """Plans and their previews are ready for the confirmation modal."""
 
     proposal: Proposal
+    ask: int = 0
+    """Which of the operator's requests this answers (only the latest opens a modal)."""
 
 
 @dataclass
@@ -106,4 +110,6 @@ class SelectorReady(Message):
     """A ``:filter``/``:set`` resolved against the hub into a row selector."""
 
     text: str
-    selector: RowSelector
+    selector: RowSelector | None
+    error: str | None = None
+    """Why the hub could not resolve it (an unknown filter or set, the hub unreachable)."""

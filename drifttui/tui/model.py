@@ -749,6 +749,10 @@ class DriftView:
         match = row_predicate(self.query)
         sel = self.selector
         if sel is None:
+            if self.query.needs_hub:
+                # the hub's filter or set is not read yet (or unknown): showing every row
+                # under a line that names the filter would tell the operator a lie
+                return lambda r: False
             return match
         items = self.items
         return lambda r: match(r) and sel(items[r.item_key])

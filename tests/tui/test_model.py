@@ -200,6 +200,20 @@ def test_view_filters_sorts_and_caches_until_something_changes() -> None:
     assert [r.key.name for r in view.visible()] == ["api", "web", "web"]
 
 
+def test_a_hub_filter_not_resolved_yet_keeps_no_row_instead_of_every_row() -> None:
+    view = DriftView(["dev", "prod"])
+    view.apply([("prod", WEB, item(WEB, REPLICAS)), ("dev", API, item(API, REPLICAS))], T0)
+    query = parse_query(":filter security-drift", ["dev", "prod"])
+    view.set_query(query)  # the hub has not answered (or does not know the filter)
+    assert view.visible() == []
+    view.apply([("dev", WEB, item(WEB, IMAGE, env="dev"))], T0 + 1)  # drift meanwhile too
+    assert view.visible() == []
+    view.set_query(query, selector=lambda i: i.key.name == "api")  # the hub answered
+    assert [r.key.name for r in view.visible()] == ["api"]
+    view.set_query(parse_query(":env prod", ["dev", "prod"]))  # no hub filter: plain rows
+    assert [r.key.name for r in view.visible()] == ["web"]
+
+
 def test_figures_count_what_the_seeds_dashboard_counted() -> None:
     view = DriftView(["dev", "prod"])
     view.apply(

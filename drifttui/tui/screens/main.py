@@ -146,8 +146,14 @@ class MainScreen(Screen[None]):
         self._pending_records: dict[ItemKey, None] = {}
         self._records_busy = False
         self._selector_for: tuple[str | None, str | None] = (None, None)
+        self._selector_error: str | None = None
+        self._selector_reading = False
         self._watch_failures: dict[str, int] = {}
         self._closing = False
+        self._asked = 0
+        """Write requests made (a key, the palette); a plan or revision list that answers
+        an earlier one is dropped: a write key pressed twice while the dry-run runs opens
+        one confirmation, never two that would write twice."""
 
     # ----------------------------------------------------------------- layout
 
@@ -421,6 +427,14 @@ class MainScreen(Screen[None]):
                 if filtered and drifted
                 else "No drift: every resource matches its unit in ConfigHub."
             )
+            if self.view.query.needs_hub and self.view.selector is None:
+                table.empty_text = (
+                    f"{self._selector_error}; esc clears the filter."
+                    if self._selector_error
+                    else "Reading the filter from the hub…"
+                    if self._selector_reading
+                    else "Press enter to read the filter from the hub."
+                )
         table.set_rows(self.view.visible())
 
     def _refresh_tree_drift(self) -> None:
@@ -571,17 +585,22 @@ class MainScreen(Screen[None]):
     # ----------------------------------------------------------------- filter
 
     def action_filter(self) -> None:
-        self._open_filter(None)
+        self._open_filter(None, "/")
 
     def action_command(self) -> None:
-        self._open_filter(":")
+        self._open_filter(":", ":")
 
-    def _open_filter(self, prefix: str | None) -> None:
+    def _open_filter(self, prefix: str | None, typed: str) -> None:
         box = self.query_one("#filter", Input)
+        if box.has_focus:  # the key is bound with priority: typed in the box, it is text
+            box.insert_text_at_cursor(typed)
+            return
         box.display = True
         if prefix is not None:
             box.value = prefix
-        box.focus()
+        # Focus now, not on the next message (Widget.focus): keys already queued behind
+        # ``/`` (fast typing, a paste) must reach the box, not the list's bindings.
+        self.set_focus(box)
         box.cursor_position = len(box.value)
 
     @on(Input.Changed, "#filter")
@@ -592,7 +611,7 @@ class MainScreen(Screen[None]):
     def _filter_submitted(self, event: Input.Submitted) -> None:
         self._apply_query(event.value, final=True)
         event.input.display = False
-        self.table.focus()
+        self.set_focus(self.table)
 
     def _apply_query(self, text: str, *, final: bool) -> None:
         box = self.query_one("#filter", Input)
@@ -608,9 +627,13 @@ class MainScreen(Screen[None]):
         box.tooltip = None
         wanted = (query.hub_filter, query.hub_set)
         selector = self.view.selector if wanted == self._selector_for else None
+        if final or wanted != self._selector_for:
+            self._selector_error = None
+            self._selector_reading = False
         if wanted == (None, None):
             self._selector_for = (None, None)
         elif final and wanted != self._selector_for:
+            self._selector_reading = True
             self.run_worker(
                 partial(self._resolve_selector, text, query.hub_filter, query.hub_set),
                 name="hub:selector",
@@ -630,10 +653,14 @@ class MainScreen(Screen[None]):
 
     def _resolve_selector(self, text: str, hub_filter: str | None, hub_set: str | None) -> None:
         selectors = []
-        if hub_filter is not None:
-            selectors.append(hub_reads.filter_selector(self.services, hub_filter))
-        if hub_set is not None:
-            selectors.append(hub_reads.set_selector(self.services, hub_set))
+        try:
+            if hub_filter is not None:
+                selectors.append(hub_reads.filter_selector(self.services, hub_filter))
+            if hub_set is not None:
+                selectors.append(hub_reads.set_selector(self.services, hub_set))
+        except DrifttuiError as exc:
+            self.post_message(SelectorReady(text, None, str(exc)))
+            return
 
         def selector(item: DriftItem) -> bool:
             return all(s(item) for s in selectors)
@@ -643,6 +670,16 @@ class MainScreen(Screen[None]):
     def on_selector_ready(self, message: SelectorReady) -> None:
         query = parse_query(message.text, self.env_names)
         if query.text != self.view.query.text:
+            return
+        self._selector_reading = False
+        if message.selector is None:
+            self._selector_error = message.error or "the hub did not answer"
+            box = self.query_one("#filter", Input)
+            box.add_class("-error")
+            box.tooltip = self._selector_error
+            self.notify(self._selector_error, title="Filter", severity="warning")
+            log.warning("Filter not applied: %s", self._selector_error)
+            self._refresh_list()
             return
         self._selector_for = (query.hub_filter, query.hub_set)
         self.view.set_query(query, message.selector)
@@ -665,7 +702,7 @@ class MainScreen(Screen[None]):
             box.value = ""
             box.display = False
             self._apply_query("", final=True)
-            self.table.focus()
+            self.set_focus(self.table)
             return
         if self.has_class("-show-log") or self.has_class("-show-analysis"):
             self.remove_class("-show-log", "-show-analysis")
@@ -772,9 +809,24 @@ class MainScreen(Screen[None]):
 
     # ----------------------------------------------------------------- writes
 
+    def _ask(self) -> int:
+        self._asked += 1
+        return self._asked
+
+    def _answered(self, ask: int, what: str) -> bool:
+        """True when ``ask`` is the latest request and no write modal is open (the palette
+        can run an action over one)."""
+        if ask != self._asked:
+            log.debug("dropped a %s superseded by a later request", what)
+            return False
+        if any(isinstance(s, (ConfirmScreen, RollbackScreen)) for s in self.app.screen_stack):
+            self.notify("Confirm or cancel the open write first", severity="warning")
+            return False
+        return True
+
     def _propose(self, build: Callable[[], Proposal], what: str) -> None:
         self.run_worker(
-            partial(self._build_proposal, build),
+            partial(self._build_proposal, build, self._ask()),
             name=f"plan:{what}",
             group="plan",
             thread=True,
@@ -783,8 +835,8 @@ class MainScreen(Screen[None]):
             description=f"plan and dry-run: {what}",
         )
 
-    def _build_proposal(self, build: Callable[[], Proposal]) -> None:
-        self.post_message(ProposalReady(build()))
+    def _build_proposal(self, build: Callable[[], Proposal], ask: int) -> None:
+        self.post_message(ProposalReady(build(), ask))
 
     def _single(self, plan: Plan) -> Proposal:
         preview = self.services.remediator.preview(plan)
@@ -793,6 +845,8 @@ class MainScreen(Screen[None]):
 
     def on_proposal_ready(self, message: ProposalReady) -> None:
         p = message.proposal
+        if not self._answered(message.ask, "plan"):
+            return
         if all(plan.noop for plan in p.plans):
             self.notify(f"Nothing to do: {p.title}", timeout=4)
             log.info("Nothing to do: %s", p.title)
@@ -905,7 +959,7 @@ class MainScreen(Screen[None]):
             return
         space = self.services.engine.state(env).env.space
         self.run_worker(
-            partial(self._read_rollback_choice, env, space, unit),
+            partial(self._read_rollback_choice, env, space, unit, self._ask()),
             name="hub:revisions",
             group="plan",
             thread=True,
@@ -913,13 +967,15 @@ class MainScreen(Screen[None]):
             exit_on_error=False,
         )
 
-    def _read_rollback_choice(self, env: str, space: str, unit: str) -> None:
+    def _read_rollback_choice(self, env: str, space: str, unit: str, ask: int) -> None:
         revisions = self.services.hub.list_revisions(space, unit)
         revisions.sort(key=lambda r: r.num, reverse=True)
-        self.post_message(RollbackReady(RollbackChoice(env, space, unit, tuple(revisions))))
+        self.post_message(RollbackReady(RollbackChoice(env, space, unit, tuple(revisions)), ask))
 
     def on_rollback_ready(self, message: RollbackReady) -> None:
         choice = message.choice
+        if not self._answered(message.ask, "revision list"):
+            return
         if len(choice.revisions) < 2:
             self.notify(f"{choice.space}/{choice.unit} has no earlier revision", severity="warning")
             return
@@ -1183,6 +1239,10 @@ class MainScreen(Screen[None]):
         text = (
             str(error) if isinstance(error, DrifttuiError) else f"{type(error).__name__}: {error}"
         )
+        if worker.group == "selector" and self._selector_reading:
+            self._selector_reading = False
+            self._selector_error = text
+            self._refresh_list()
         log.error("%s: %s", worker.description or worker.name, text)
         self.notify(_short(text, 200), title=worker.name, severity="error", timeout=8)
         if worker.group == "watch" and not self._closing:
