@@ -19,6 +19,7 @@ imported when YAML is rendered.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections import Counter
@@ -998,22 +999,40 @@ def write_outputs(
     analysis: Analysis | None = None,
     color: bool = False,
 ) -> None:
-    """Render every requested output: files are written whole, the rest go to ``stdout``."""
+    """Render every requested output. Files first, each written whole (a temporary file
+    renamed over the path: a reader or an interrupted run never sees half a report); the
+    first file that cannot be written stops the run before anything is printed. The rest go
+    to ``stdout``."""
+    for spec in outputs:
+        if spec.path is not None:
+            text = render(report, spec.fmt, analysis=analysis, color=False)
+            try:
+                _write_whole(Path(spec.path), text)
+            except OSError as exc:
+                raise InputError(
+                    f"cannot write the {spec.fmt} report ({exc.strerror or exc})",
+                    spec.path,
+                    "check the path after -o FORMAT=",
+                ) from None
     printed = False
     for spec in outputs:
-        text = render(report, spec.fmt, analysis=analysis, color=color and spec.path is None)
         if spec.path is None:
             if printed:
                 stdout.write("\n")
-            stdout.write(text)
+            stdout.write(render(report, spec.fmt, analysis=analysis, color=color))
             printed = True
-            continue
-        try:
-            Path(spec.path).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise InputError(
-                f"cannot write the {spec.fmt} report ({exc.strerror})",
-                spec.path,
-                "check the path after -o FORMAT=",
-            ) from None
     stdout.flush()
+
+
+def _write_whole(path: Path, text: str) -> None:
+    """Write ``text`` to a new file beside ``path`` and rename it over ``path``."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)  # the umask applies
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

@@ -60,6 +60,28 @@ def test_drifted_fixture_exits_1_with_a_table(tmp_path: Path, home: Path) -> Non
     assert "\x1b[" not in r.stdout  # NO_COLOR and not a tty
 
 
+def test_report_files_are_replaced_whole_and_a_bad_path_stops_before_any_output(
+    tmp_path: Path, home: Path
+) -> None:
+    desired, live = _split(tmp_path, "d-env-removed")
+    report = tmp_path / "out" / "drift.json"
+    report.parent.mkdir()
+    report.write_text("an old report, much longer than nothing " * 2000)
+    args = ("diff", "--desired", str(desired), "--live", str(live))
+    r = run_cli(*args, "-o", "table", "-o", f"json={report}", home=home)
+    assert r.returncode == 1, r.stderr
+    assert json.loads(report.read_text())["summary"]["drifted"] == 1  # the old text is gone
+    assert sorted(p.name for p in report.parent.iterdir()) == ["drift.json"]  # no temp file
+
+    bad = tmp_path / "missing-dir" / "drift.sarif"
+    r = run_cli(*args, "-o", "table", "-o", f"sarif={bad}", home=home)
+    assert r.returncode == 2
+    assert r.stdout == ""  # nothing printed before the error
+    (line,) = r.stderr.strip().splitlines()
+    assert "cannot write the sarif report" in line
+    assert str(bad) in line
+
+
 def test_clean_fixture_exits_0(tmp_path: Path, home: Path) -> None:
     desired, live = _split(tmp_path, "nd-podspec-volumes-security")
     r = run_cli("diff", "--desired", str(desired), "--live", str(live), "-o", "json", home=home)
