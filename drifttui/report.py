@@ -960,6 +960,9 @@ class OutputSpec:
     path: str | None = None
 
 
+_SUFFIX = {"markdown": "md", "junit": "xml", "table": "txt"}
+
+
 def parse_outputs(values: Sequence[str] | None, default: str = "table") -> list[OutputSpec]:
     """``-o`` values (``table``, ``json=out.json``) as specs; ConfigError on a bad one."""
     if not values:
@@ -976,7 +979,19 @@ def parse_outputs(values: Sequence[str] | None, default: str = "table") -> list[
             )
         if sep and not path.strip():
             raise ConfigError(f"-o {raw}: no file after =", "-o", "write FORMAT=PATH")
-        out.append(OutputSpec(fmt, path.strip() if sep else None))
+        spec = OutputSpec(fmt, path.strip() if sep else None)
+        clash = next((o for o in out if o.path == spec.path), None)
+        if clash is not None and spec.path is None:
+            raise ConfigError(
+                f"-o {clash.fmt} and -o {fmt} would both go to standard output, mixed",
+                "-o",
+                f"send all but one to a file, e.g. -o {fmt}=drift.{_SUFFIX.get(fmt, fmt)}",
+            )
+        if clash is not None:
+            raise ConfigError(
+                f"-o {clash.fmt}= and -o {fmt}= name the same file", spec.path, "name two files"
+            )
+        out.append(spec)
     return out
 
 

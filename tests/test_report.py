@@ -458,15 +458,24 @@ def test_exit_codes() -> None:
 
 def test_parse_outputs() -> None:
     assert parse_outputs(None) == [OutputSpec("table")]
-    assert parse_outputs(["json", "sarif=out/d.sarif", "md"]) == [
+    assert parse_outputs(["json", "sarif=out/d.sarif", "md=d.md"]) == [
         OutputSpec("json"),
         OutputSpec("sarif", "out/d.sarif"),
-        OutputSpec("markdown"),
+        OutputSpec("markdown", "d.md"),
     ]
     with pytest.raises(ConfigError, match="unknown output format 'xlsx'"):
         parse_outputs(["xlsx"])
     with pytest.raises(ConfigError, match="no file after ="):
         parse_outputs(["json="])
+    with pytest.raises(ConfigError, match="-o json and -o yaml would both go to standard output"):
+        parse_outputs(["json", "table=t.txt", "yaml"])
+    with pytest.raises(ConfigError, match="name the same file"):
+        parse_outputs(["json=r.out", "sarif=r.out"])
+    assert [o.path for o in parse_outputs(["table", "json=r.json", "sarif=r.sarif"])] == [
+        None,
+        "r.json",
+        "r.sarif",
+    ]
 
 
 def test_write_outputs_writes_files_and_stdout(tmp_path: Path) -> None:
