@@ -78,10 +78,16 @@ class _Drain(threading.Thread):
         self.stop_event = stop
         self.debounce_s = debounce_s
         self.idle = threading.Event()
+        """Set when nothing is queued or being handled (counted under a lock: a put racing
+        the end of a batch, or a timed-out wait, cannot mark the queue idle too early)."""
         self.idle.set()
+        self._lock = threading.Lock()
+        self._pending = 0
 
     def put(self, env: str, key: ResourceKey) -> None:
-        self.idle.clear()
+        with self._lock:
+            self._pending += 1
+            self.idle.clear()
         self.q.put((env, key))
 
     def run(self) -> None:
@@ -89,14 +95,15 @@ class _Drain(threading.Thread):
             try:
                 first = self.q.get(timeout=0.2)
             except queue.Empty:
-                self.idle.set()
                 continue
+            taken = 1
             if self.debounce_s:
                 self.stop_event.wait(self.debounce_s)
             batch = {first: None}
             while True:
                 try:
                     batch[self.q.get_nowait()] = None
+                    taken += 1
                 except queue.Empty:
                     break
             for env, key in batch:
@@ -106,8 +113,10 @@ class _Drain(threading.Thread):
                     log.error("%s: %s", self.name, exc)
                 except Exception:
                     log.exception("%s failed", self.name)
-            if self.q.empty():
-                self.idle.set()
+            with self._lock:
+                self._pending -= taken
+                if self._pending == 0:
+                    self.idle.set()
 
 
 @dataclass

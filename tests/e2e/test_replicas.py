@@ -250,6 +250,7 @@ def test_drift_seen_by_a_follower_is_fixed_once_it_leads(
     wait_until(lambda: follower.runtime.engine.store.drifted("dev") != [], what="drift seen")
     wait_until(follower.elector.is_leader, what="the follower takes over")
     wait_until(lambda: live_replicas(emulator, "worker") == 2, what="fixed after takeover")
+    wait_until(lambda: follower.in_sync("worker"), what="worker in sync")  # seen by watch
     wait_until(follower.service.quiesce, what="queues drained")
     assert drifttui_patches(emulator, "worker") == 1
     statuses = {(r.name, r.status) for r in follower.runtime.records.list()}  # type: ignore[union-attr]

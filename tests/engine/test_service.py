@@ -104,3 +104,43 @@ def test_only_the_leader_writes_records(running: tuple[DemoWorld, Service, str])
     records = world.runtime.records
     assert records is not None
     assert [r.name for r in records.list() if r.environment == "prod"] == []
+
+
+def test_queues_are_idle_only_when_every_item_put_was_handled() -> None:
+    """quiesce (what `demo --once` and the tests wait on) must never say "drained" while an
+    item is still queued: puts race the end of a batch and the drain's idle wait."""
+    import queue
+    import time
+
+    from drifttui.core.models import ResourceKey
+    from drifttui.service import _Drain
+
+    class DescheduledQueue(queue.Queue[tuple[str, ResourceKey]]):
+        """A producer thread paused by the OS just before its item lands in the queue."""
+
+        def put(self, item: tuple[str, ResourceKey], *args: object, **kw: object) -> None:
+            time.sleep(0.002)
+            super().put(item)
+
+    handled: set[int] = set()
+    premature: list[int] = []
+    stop = threading.Event()
+    drain = _Drain("t", lambda _env, key: handled.add(int(key.name)), stop)
+    drain.q = DescheduledQueue()
+    drain.start()
+
+    def producer(base: int) -> None:
+        for i in range(base, base + 100):
+            drain.put("dev", ResourceKey("", "ConfigMap", "ns", str(i)))
+            if drain.idle.is_set() and i not in handled:
+                premature.append(i)
+
+    threads = [threading.Thread(target=producer, args=(n * 1000,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert drain.idle.wait(10)
+    stop.set()
+    assert premature == []
+    assert len(handled) == 400
