@@ -100,7 +100,8 @@ class DriftRecords:
         self.space = space
         self._production: set[str] | None = None
 
-    def _production_envs(self) -> set[str]:
+    def production_environments(self) -> set[str]:
+        """The chain's production environments (read from the hub once, then kept)."""
         if self._production is None:
             from drifttui.hub.chain import CHAIN_LABEL, discover_chain
 
@@ -205,6 +206,13 @@ class DriftRecords:
             "spec": spec,
         }
 
+    def labels_for(self, item: DriftItem, status: str = "open") -> dict[str, str]:
+        """The labels the drift record of ``item`` carries (or would carry) with ``status``:
+        what saved filters and sets select on. Reads the hub once
+        (:meth:`production_environments`), then answers from memory."""
+        raw = self._labels(item.environment, item, status)
+        return {k: v for k, v in raw.items() if v is not None}
+
     def _labels(self, env_name: str, item: DriftItem, status: str) -> dict[str, str | None]:
         key = item.key
         counted = item.counted
@@ -218,7 +226,7 @@ class DriftRecords:
             "kind": key.kind,
             "name": key.name[:128],
             "namespace": key.namespace[:128] or None,
-            "production": "true" if env_name in self._production_envs() else "false",
+            "production": "true" if env_name in self.production_environments() else "false",
             "auto-correctable": "true" if auto else "false",
         }
         member = {

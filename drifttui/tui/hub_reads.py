@@ -83,15 +83,14 @@ def _labeller(services: AppServices) -> Callable[[DriftItem], Mapping[str, str]]
     records = services.records
     assert records is not None
     cache: dict[tuple[str, ResourceKey], tuple[DriftItem, dict[str, str]]] = {}
-    records._production_envs()  # one hub read now, in the worker, not on the UI thread
+    records.production_environments()  # the one hub read: now, in the worker, not on the UI
 
     def labels(item: DriftItem) -> Mapping[str, str]:
         ik = (item.environment, item.key)
         hit = cache.get(ik)
         if hit is not None and hit[0] is item:
             return hit[1]
-        raw = records._labels(item.environment, item, "open")
-        out = {k: v for k, v in raw.items() if v is not None}
+        out = records.labels_for(item)
         cache[ik] = (item, out)
         return out
 
