@@ -61,6 +61,40 @@ class DriftInbox:
             return len(self._latest)
 
 
+class WorkBatches:
+    """Resources waiting for one background worker (auto-fix, drift records): keys added
+    while the worker runs wait for it and go together in the next batch, each once. Used
+    on the UI thread only."""
+
+    def __init__(
+        self,
+        name: str,
+        group: str,
+        describe: str,
+        work: Callable[[list[tuple[str, ResourceKey]]], None],
+    ) -> None:
+        self.name = name
+        self.group = group
+        self.describe = describe
+        """What the worker does, with ``{n}`` for the batch size."""
+        self.work = work
+        """What the worker runs on a batch (in a thread)."""
+        self._pending: dict[tuple[str, ResourceKey], None] = {}
+        self.busy = False
+
+    def add(self, environment: str, key: ResourceKey) -> None:
+        self._pending[(environment, key)] = None
+
+    def take(self) -> list[tuple[str, ResourceKey]] | None:
+        """The next batch, the worker now busy; None while it is busy or nothing waits."""
+        if self.busy or not self._pending:
+            return None
+        keys = list(self._pending)
+        self._pending.clear()
+        self.busy = True
+        return keys
+
+
 class LineInbox:
     """A bounded, thread-safe buffer of log lines."""
 

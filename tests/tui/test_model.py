@@ -23,7 +23,7 @@ from drifttui.core.models import (
     finding_id,
 )
 from drifttui.errors import InputError
-from drifttui.tui.batching import DriftInbox, LineHandler, LineInbox
+from drifttui.tui.batching import DriftInbox, LineHandler, LineInbox, WorkBatches
 from drifttui.tui.model import (
     DriftView,
     Query,
@@ -464,3 +464,21 @@ def test_narrowing_the_query_filters_the_previous_rows_only() -> None:
     assert [r.key.name for r in view.visible()] == ["app-10"]
     view.set_query(parse_query("app", ["prod"]))  # widening: back to every row
     assert len(view.visible()) == len(KEYS)
+
+
+def test_work_waiting_for_a_busy_worker_goes_in_the_next_batch_each_once() -> None:
+    """A burst of drift while the auto-fix (or records) worker runs: nothing is started
+    twice at once, nothing waits forever, a resource is in a batch once."""
+    a, b, c = (ResourceKey("apps", "Deployment", "shop", n) for n in "abc")
+    batches = WorkBatches("auto-fix", "auto-fix", "auto-fix {n} resource(s)", lambda _: None)
+    assert batches.take() is None  # nothing waits
+    batches.add("dev", a)
+    assert batches.take() == [("dev", a)]
+    batches.add("dev", b)
+    batches.add("prod", c)
+    batches.add("dev", b)
+    assert batches.take() is None  # the worker is still busy
+    batches.busy = False  # it ended
+    assert batches.take() == [("dev", b), ("prod", c)]
+    batches.busy = False
+    assert batches.take() is None

@@ -32,7 +32,7 @@ from drifttui.errors import DrifttuiError, HubError
 from drifttui.hub.protocol import Revision
 from drifttui.remediation import Plan, ReadOnlyError
 from drifttui.tui import hub_reads
-from drifttui.tui.batching import DriftInbox, LineHandler, LineInbox
+from drifttui.tui.batching import DriftInbox, LineHandler, LineInbox, WorkBatches
 from drifttui.tui.keymap import main_bindings
 from drifttui.tui.messages import (
     AnalysisReady,
@@ -128,8 +128,9 @@ class MainScreen(Screen[None]):
         self.lines = LineInbox()
         self.fixes: dict[str, int] = {}
         self.auto_fixes: dict[str, int] = {}
-        self._pending_fixes: dict[ItemKey, None] = {}
-        self._fixing = False
+        self._fixes = WorkBatches(
+            "auto-fix", "auto-fix", "auto-fix {n} resource(s)", self._auto_fix
+        )
         self.history: dict[ItemKey, list[HistoryEntry]] = {}
         self.revisions: dict[tuple[str, str], tuple[Revision, ...]] = {}
         self.analysis: Analysis | None = None
@@ -143,8 +144,9 @@ class MainScreen(Screen[None]):
         self._logger_level = logging.NOTSET
         self._analysis_timer: Timer | None = None
         self._revisions_timer: Timer | None = None
-        self._pending_records: dict[ItemKey, None] = {}
-        self._records_busy = False
+        self._records = WorkBatches(
+            "hub:records", "records", "write {n} drift record(s)", self._write_records
+        )
         self._selector_for: tuple[str | None, str | None] = (None, None)
         self._selector_error: str | None = None
         self._selector_reading = False
@@ -1130,22 +1132,21 @@ class MainScreen(Screen[None]):
         envs = {e.name for e in self.services.environments if e.auto_fix and not e.read_only}
         for item, _ in result.opened:
             if item.environment in envs:
-                self._pending_fixes[(item.environment, item.key)] = None
-        self._start_auto_fix()
+                self._fixes.add(item.environment, item.key)
+        self._start_batch(self._fixes)
 
-    def _start_auto_fix(self) -> None:
-        if self._fixing or not self._pending_fixes or self._closing:
+    def _start_batch(self, batches: WorkBatches) -> None:
+        """Start the worker of ``batches`` on what waits, unless it is busy or closing."""
+        keys = None if self._closing else batches.take()
+        if keys is None:
             return
-        keys = list(self._pending_fixes)
-        self._pending_fixes.clear()
-        self._fixing = True
         self.run_worker(
-            partial(self._auto_fix, keys),
-            name="auto-fix",
-            group="auto-fix",
+            partial(batches.work, keys),
+            name=batches.name,
+            group=batches.group,
             thread=True,
             exit_on_error=False,
-            description=f"auto-fix {len(keys)} resource(s)",
+            description=batches.describe.format(n=len(keys)),
         )
 
     def _auto_fix(self, keys: list[ItemKey]) -> None:
@@ -1183,25 +1184,10 @@ class MainScreen(Screen[None]):
         for ik in result.changed:
             item = self.view.item(ik)
             if item is not None and item.is_drifted:
-                self._pending_records[ik] = None
+                self._records.add(*ik)
         for ik in result.closed:
-            self._pending_records[ik] = None
-        self._start_records()
-
-    def _start_records(self) -> None:
-        if self._records_busy or not self._pending_records or self._closing:
-            return
-        keys = list(self._pending_records)
-        self._pending_records.clear()
-        self._records_busy = True
-        self.run_worker(
-            partial(self._write_records, keys),
-            name="hub:records",
-            group="records",
-            thread=True,
-            exit_on_error=False,
-            description=f"write {len(keys)} drift record(s)",
-        )
+            self._records.add(*ik)
+        self._start_batch(self._records)
 
     def _write_records(self, keys: list[ItemKey]) -> None:
         records = self.services.records
@@ -1227,12 +1213,10 @@ class MainScreen(Screen[None]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker: Worker[Any] = event.worker
         done = (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED)
-        if worker.group == "records" and event.state in done:
-            self._records_busy = False
-            self.call_later(self._start_records)
-        if worker.group == "auto-fix" and event.state in done:
-            self._fixing = False
-            self.call_later(self._start_auto_fix)
+        for batches in (self._records, self._fixes):
+            if worker.group == batches.group and event.state in done:
+                batches.busy = False
+                self.call_later(self._start_batch, batches)
         if event.state is not WorkerState.ERROR:
             return
         error = worker.error
