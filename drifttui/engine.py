@@ -201,10 +201,6 @@ def parse_unit_object(text: str, unit: str, space: str) -> JSONDict:
         mark = getattr(exc, "problem_mark", None)
         at = f" (line {mark.line + 1})" if mark is not None else ""
         raise HubError(f"unit data is not valid YAML{at}", f"{space}/{unit}") from None
-    except (TypeError, ValueError, RecursionError) as exc:
-        raise HubError(
-            f"unit data cannot be read ({type(exc).__name__})", f"{space}/{unit}"
-        ) from None
     if len(docs) != 1 or not isinstance(docs[0], dict):
         raise HubError("unit data must be exactly one Kubernetes object", f"{space}/{unit}")
     obj: JSONDict = docs[0]

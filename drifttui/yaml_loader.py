@@ -128,7 +128,11 @@ class _Builder:
                     return build(node)
                 key = build(k)
                 if isinstance(key, dict | list):
-                    raise TypeError("a mapping key is itself a mapping or a list")
+                    from yaml.constructor import ConstructorError
+
+                    raise ConstructorError(
+                        None, None, "a mapping key is itself a mapping or a list", k.start_mark
+                    )
                 out[key] = build(v)
             return out
         if tag == _SEQ_TAG:
@@ -147,13 +151,17 @@ class _Builder:
 
 def load_all(text: str) -> Iterator[Any]:
     """The documents of ``text`` (None for an empty one), as Kubernetes tools read them.
-    Raises ``yaml.YAMLError`` for text that does not parse; ``TypeError`` for a mapping or
-    list used as a mapping key; ``RecursionError`` for absurd nesting."""
+    Raises ``yaml.YAMLError`` for anything that is not such YAML (a mapping or list used as
+    a mapping key, absurd nesting included), so a caller handles one error."""
+    import yaml
+
     loader = safe_loader()(text)
     builder = _Builder(loader)
     try:
         while loader.check_node():
             node = loader.get_node()
             yield builder.build(node) if node is not None else None
+    except RecursionError:
+        raise yaml.YAMLError("the document is nested too deeply") from None
     finally:
         loader.dispose()

@@ -3,6 +3,7 @@ surprising ways too, whatever was loaded before (its tag table is shared)."""
 
 from __future__ import annotations
 
+import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -69,3 +70,20 @@ def test_manifests_and_unit_data_read_yes_as_pyyaml_does() -> None:
     assert manifest.obj["data"] == {"ENABLED": "yes", "RETRIES": "3"}
     assert manifest.obj["immutable"] is True
     assert parse_unit_object(text, "flags", "dev") == manifest.obj
+
+
+def test_a_list_as_a_mapping_key_is_one_clear_error_everywhere_yaml_is_read() -> None:
+    from drifttui.errors import DrifttuiError
+    from drifttui.hub.documents import parse_manifest
+
+    text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {[a]: 1}\n"
+    readers = (
+        lambda: parse_manifest(text, "dev/x"),  # the hub validating a unit on write
+        lambda: parse_unit_object(text, "x", "dev"),  # the engine reading desired state
+        lambda: parse_manifests(text, "x.yaml"),  # drifttui diff / import
+    )
+    for read in readers:
+        with pytest.raises(DrifttuiError) as err:
+            read()
+        assert "line 4" in str(err.value)
+        assert "\n" not in str(err.value)
